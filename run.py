@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""One entry point for the course's chores; every command sets up what it needs first.
+
+    python3 run.py book     build the book into _build/html (warnings are errors)
+    python3 run.py test     build the book if needed, then run every test
+
+Only the standard library is used here, so it runs on a machine with nothing but Python.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / "bin"
+PYTHON = BIN / "python"
+STAMP = VENV / ".installed-from"
+DEBIAN_PACKAGES = {"chromium": "/usr/bin/chromium", "chromium-driver": "/usr/bin/chromedriver"}
+MATHJAX_SOURCE = ROOT / "node_modules" / "mathjax" / "es5"
+MATHJAX_VENDORED = ROOT / "_static" / "mathjax"
+
+
+def say(message: str) -> None:
+    print(f"[run.py] {message}", flush=True)
+
+
+def call(*args, **kwargs) -> None:
+    subprocess.run([str(a) for a in args], check=True, cwd=kwargs.pop("cwd", ROOT), env=tool_env(), **kwargs)
+
+
+def tool_env() -> dict:
+    """The venv's bin/ first on PATH: nbgrader calls `alembic` and Jupyter calls kernels by name."""
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(VENV)
+    env.setdefault("MPLBACKEND", "Agg")
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    return env
+
+
+def requirements_digest() -> str:
+    digest = hashlib.sha256()
+    for name in ("pyproject.toml", "constraints.txt"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_python_env() -> None:
+    """Create .venv and install the pinned dependencies, unless they are already current."""
+    if not PYTHON.exists():
+        say("creating the virtual environment in .venv")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    wanted = requirements_digest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    say("installing pinned Python dependencies (first run takes a few minutes)")
+    call(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    call(PYTHON, "-m", "pip", "install", "--quiet", "-c", "constraints.txt", "-e", ".[all]")
+    call(PYTHON, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3")
+    STAMP.write_text(wanted)
+
+
+def apt_install(packages: list[str]) -> None:
+    if os.geteuid() != 0:
+        sys.exit(f"[run.py] missing system packages {packages}; as root run: "
+                 f"apt-get update && apt-get install -y {' '.join(packages)}")
+    say(f"installing Debian packages: {' '.join(packages)}")
+    quiet = {"DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env={**os.environ, **quiet})
+    subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, env={**os.environ, **quiet},
+                   stdout=subprocess.DEVNULL)
+
+
+def ensure_node_assets() -> None:
+    """MathJax and axe-core come from npm, pinned in package-lock.json, and are served locally."""
+    if shutil.which("npm") is None:
+        apt_install(["nodejs", "npm"])
+    if not (MATHJAX_SOURCE / "tex-chtml.js").exists() or not (ROOT / "node_modules" / "axe-core").exists():
+        say("installing MathJax and axe-core from npm")
+        call("npm", "ci", "--no-audit", "--no-fund", "--silent")
+    if not (MATHJAX_VENDORED / "tex-chtml.js").exists():
+        shutil.copytree(MATHJAX_SOURCE, MATHJAX_VENDORED, dirs_exist_ok=True)
+
+
+def ensure_browser() -> None:
+    missing = [pkg for pkg, path in DEBIAN_PACKAGES.items() if not Path(path).exists()]
+    if missing:
+        apt_install(missing)
+
+
+def build_book(strict: bool = True) -> None:
+    ensure_python_env()
+    ensure_node_assets()
+    say("building the book (executed notebooks are cached in _build/.jupyter_cache)")
+    args = [BIN / "jupyter-book", "build", ".", "--keep-going"]
+    if strict:
+        args[3:3] = ["-W", "-n"]
+    call(*args)
+    say(f"done: open {ROOT / '_build' / 'html' / 'index.html'}")
+
+
+def cmd_book(args) -> None:
+    build_book()
+
+
+def cmd_test(args) -> None:
+    ensure_python_env()
+    ensure_browser()
+    if not args.no_book:
+        build_book()
+    extra = list(args.pytest_args)
+    rc = subprocess.run([PYTHON, "-m", "pytest", *extra], cwd=ROOT, env=tool_env()).returncode
+    if rc == 5:
+        say("pytest collected no tests: that is a failure here, not a pass")
+        rc = 1
+    sys.exit(rc)
+
+
+def cmd_setup(args) -> None:
+    ensure_python_env()
+    ensure_node_assets()
+    ensure_browser()
+    say(f"ready: activate with `source {BIN / 'activate'}`")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("setup", help="create .venv, fetch MathJax/axe-core and Chromium; nothing else").set_defaults(func=cmd_setup)
+    sub.add_parser("book", help="set up, then build the book into _build/html with warnings as errors").set_defaults(func=cmd_book)
+    test = sub.add_parser("test", help="set up, build the book, then run pytest (extra args go to pytest)")
+    test.add_argument("--no-book", action="store_true", help="skip the book build (book tests then fail)")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest, e.g. -k backward")
+    test.set_defaults(func=cmd_test)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
