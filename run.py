@@ -23,7 +23,7 @@ PYTHON = BIN / "python"
 STAMP = VENV / ".installed-from"
 DEBIAN_PACKAGES = {"chromium": "/usr/bin/chromium", "chromium-driver": "/usr/bin/chromedriver"}
 MATHJAX_SOURCE = ROOT / "node_modules" / "mathjax" / "es5"
-MATHJAX_VENDORED = ROOT / "_static" / "mathjax"
+MATHJAX_VENDORED = ROOT / "_vendor" / "mathjax"  # not _static: Jupyter Book would load every .js there
 
 
 def say(message: str) -> None:
