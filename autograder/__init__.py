@@ -1,0 +1,1 @@
+"""The instructor's grading pipeline around nbgrader: release, collect, grade, feedback, export."""
