@@ -108,9 +108,10 @@ def check_metric(fn, name: str, reference, full: bool = True) -> None:
             calibrated = torch.tensor([[0.75, 0.25]] * 4, dtype=torch.float64)
             require(abs(float(fn(calibrated, torch.tensor([0, 0, 0, 1])))) < 1e-9, name,
                     "4 predictions at confidence 0.75 with 3 right are perfectly calibrated: ECE must be 0")
-            edge = torch.tensor([[0.6, 0.4], [0.6, 0.4], [0.8, 0.2]], dtype=torch.float64)
-            got = float(fn(edge, torch.tensor([0, 1, 0]), n_bins=5))
-            want = float(reference(edge, torch.tensor([0, 1, 0]), n_bins=5))
+            # 0.6 sits on an edge: in (0.4, 0.6], apart from 0.7 in (0.6, 0.8]. Left-closed bins merge them.
+            edge = torch.tensor([[0.6, 0.4], [0.7, 0.3]], dtype=torch.float64)
+            got = float(fn(edge, torch.tensor([0, 1]), n_bins=5))
+            want = 0.5 * abs(1 - 0.6) + 0.5 * abs(0 - 0.7)
             require(abs(got - want) < 1e-9, name, f"with n_bins=5 a confidence of exactly 0.6 belongs to the bin (0.4, 0.6] "
                                                   f"(bins are closed on the right): expected ECE {want:.4f}, got {got:.4f}")
         elif name == "negative_log_likelihood":

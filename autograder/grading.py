@@ -1,0 +1,129 @@
+"""Grade every collected submission: each in its own scratch course folder, in parallel.
+
+One submission = one ``nbgrader autograde`` run in a temporary copy of the course (its own
+kernel, its own copy of nbgrader's database), so a crash, a hang or a hostile notebook
+touches nothing but its scratch folder. Results go to the gradebook of record
+(:mod:`autograder.gradebook`) from the main process only.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+from .gradebook import Gradebook
+from .paths import NOTEBOOK, tool_env
+from .sources import points_by_function
+
+FEEDBACK_CACHE = "feedback_nbgrader"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def submissions(course: Path):
+    for notebook in sorted((course / "submitted").glob(f"*/*/{NOTEBOOK}.ipynb")):
+        yield notebook.parent.parent.name, notebook.parent.name, notebook
+
+
+def _zero(student, assignment, digest, reason) -> dict:
+    points = points_by_function(assignment)
+    return {"student": student, "assignment": assignment, "sha256": digest, "score": 0.0,
+            "max_score": float(sum(points.values())),
+            "functions": {f: {"points": 0.0, "max_points": p, "reason": reason} for f, p in points.items()}}
+
+
+def _reason(cell) -> str:
+    """The failure of one test cell, in the words of its check."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            ename, evalue = output.get("ename", "Error"), output.get("evalue", "")
+            if ename == "NotImplementedError":
+                return "not implemented yet (the stub still raises NotImplementedError)"
+            if ename == "NameError":
+                return f"{evalue}: the answer cell did not define it (did it raise, or was it renamed?)"
+            if ename in ("AssertionError", "ExerciseFailure"):
+                return evalue or "a visible assertion failed"
+            if ename in ("DeadKernelError", "CellTimeoutError", "TimeoutError"):
+                return f"the test did not finish: {evalue}"
+            return f"{ename}: {evalue}"
+    return "no points: the test cell did not run to completion (timeout or kernel crash)"
+
+
+def _read_scores(scratch: Path, student: str, assignment: str) -> dict[str, tuple[float, float]]:
+    from nbgrader.api import Gradebook as NbgraderGradebook
+
+    with NbgraderGradebook(f"sqlite:///{scratch / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook(NOTEBOOK, assignment, student)
+        return {g.name: (float(g.score), float(g.max_score)) for g in nb.grades}
+
+
+def grade_one(course: Path, student: str, assignment: str, notebook: Path, timeout: float = 600) -> dict:
+    """Grade one submission; never raises for anything the submission does."""
+    digest = sha256(notebook)
+    try:
+        nbformat.validate(nbformat.read(notebook, as_version=4))
+    except Exception as err:  # noqa: BLE001 - any unreadable file is the student's, not ours
+        return _zero(student, assignment, digest, f"the submitted file is not a valid notebook ({type(err).__name__})")
+    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+        scratch = Path(tmp)
+        for name in ("nbgrader_config.py", "gradebook.db"):
+            shutil.copy(course / name, scratch / name)
+        shutil.copytree(course / "source" / assignment, scratch / "source" / assignment)
+        shutil.copytree(course / "release" / assignment, scratch / "release" / assignment)
+        target = scratch / "submitted" / student / assignment / f"{NOTEBOOK}.ipynb"
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(notebook, target)
+        try:
+            proc = subprocess.run(["nbgrader", "autograde", assignment, "--student", student, "--force"],
+                                  cwd=scratch, env=tool_env(), capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return _zero(student, assignment, digest, f"grading took longer than {timeout:.0f} s and was stopped")
+        graded = scratch / "autograded" / student / assignment / f"{NOTEBOOK}.ipynb"
+        if not graded.exists():
+            tail = proc.stderr.strip().splitlines()[-1:] or ["no message"]
+            return _zero(student, assignment, digest, f"nbgrader could not grade it: {tail[0][:300]}")
+        scores = _read_scores(scratch, student, assignment)
+        cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.read(graded, as_version=4).cells}
+        functions = {}
+        for grade_id, max_points in points_by_function(assignment).items():
+            score, _ = scores.get(grade_id, (0.0, max_points))
+            reason = "" if score >= max_points else _reason(cells.get(grade_id, {}))
+            functions[grade_id] = {"points": score, "max_points": max_points, "reason": reason}
+        subprocess.run(["nbgrader", "generate_feedback", assignment, "--student", student, "--force"],
+                       cwd=scratch, env=tool_env(), capture_output=True, timeout=timeout)
+        html = scratch / "feedback" / student / assignment / f"{NOTEBOOK}.html"
+        if html.exists():
+            keep = course / FEEDBACK_CACHE / student / f"{assignment}.html"
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(html, keep)
+    total = sum(f["points"] for f in functions.values())
+    return {"student": student, "assignment": assignment, "sha256": digest, "score": total,
+            "max_score": float(sum(f["max_points"] for f in functions.values())), "functions": functions}
+
+
+def grade_all(course: Path, gradebook: Gradebook, jobs: int = 2, timeout: float = 600, force: bool = False) -> dict:
+    """Grade what is new or changed; returns counts. Safe to stop and start again."""
+    todo, skipped = [], 0
+    for student, assignment, notebook in submissions(course):
+        if not force and gradebook.graded_sha(student, assignment) == sha256(notebook):
+            skipped += 1
+        else:
+            todo.append((student, assignment, notebook))
+    # Each task is a subprocess, so threads are enough to keep every core busy.
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
+            tqdm(total=len(todo), unit="notebook", desc="grading", disable=not todo) as bar:
+        futures = {pool.submit(grade_one, course, s, a, nb, timeout): (s, a) for s, a, nb in todo}
+        for future in as_completed(futures):
+            gradebook.record(future.result())
+            bar.set_postfix_str("/".join(futures[future]))
+            bar.update()
+    return {"graded": len(todo), "unchanged": skipped}

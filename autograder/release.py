@@ -1,0 +1,50 @@
+"""Generate the student notebooks with nbgrader (solutions stubbed, hidden tests removed)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+
+from .paths import ASSIGNMENTS, CHAPTERS, NOTEBOOK, REPO, tool_env
+from .sources import write_sources
+
+
+def prepare_course(course: Path) -> None:
+    course.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(REPO / "autograder" / "nbgrader_config.py", course / "nbgrader_config.py")
+
+
+def release(course: Path, assignments=tuple(ASSIGNMENTS)) -> list[Path]:
+    prepare_course(course)
+    write_sources(course, assignments)
+    released = []
+    for name in assignments:
+        proc = subprocess.run(["nbgrader", "generate_assignment", name, "--force"], cwd=course, env=tool_env(),
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{proc.stderr[-2000:]}")
+        released.append(course / "release" / name / f"{NOTEBOOK}.ipynb")
+    return released
+
+
+def student_notebook_for_book(released: Path) -> nbformat.NotebookNode:
+    """The released notebook with outputs and volatile metadata stripped, as the book shows it."""
+    nb = nbformat.read(released, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        cell.pop("id", None)
+    nb.nbformat_minor = 4
+    return nb
+
+
+def sync_book(course: Path) -> list[Path]:
+    """Copy each released notebook to ``chapters/<chapter>/exercise.ipynb``."""
+    written = []
+    for name, chapter in ASSIGNMENTS.items():
+        target = CHAPTERS / chapter / "exercise.ipynb"
+        nbformat.write(student_notebook_for_book(course / "release" / name / f"{NOTEBOOK}.ipynb"), target)
+        written.append(target)
+    return written
