@@ -98,6 +98,12 @@ def build_book(strict: bool = True) -> None:
     ensure_python_env()
     ensure_node_assets()
     say("building the book (executed notebooks are cached in _build/.jupyter_cache)")
+    # Sphinx copies _static only when some page is rewritten, and never overwrites a file there:
+    # when one of our assets changed, drop the HTML (executed notebooks stay cached) to re-render.
+    static = ROOT / "_build" / "html" / "_static"
+    if static.exists() and any(not (static / a.name).exists() or (static / a.name).read_bytes() != a.read_bytes()
+                               for a in (ROOT / "_assets").iterdir()):
+        shutil.rmtree(ROOT / "_build" / "html")
     args = [BIN / "jupyter-book", "build", ".", "--keep-going"]
     if strict:
         args[3:3] = ["-W", "-n"]

@@ -25,8 +25,19 @@ from .sources import points_by_function
 FEEDBACK_CACHE = "feedback_nbgrader"
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def grading_key(course: Path, assignment: str, notebook: Path) -> str:
+    """Fingerprint of everything a grade depends on: the submission, the tests, the checks.
+
+    A changed test or check invalidates old grades, so a re-run grades again exactly the
+    submissions whose grade could differ.
+    """
+    import dropout_checks
+
+    digest = hashlib.sha256(notebook.read_bytes())
+    digest.update((course / "source" / assignment / f"{NOTEBOOK}.ipynb").read_bytes())
+    for module in sorted(Path(dropout_checks.__file__).parent.glob("*.py")):
+        digest.update(module.read_bytes())
+    return digest.hexdigest()
 
 
 def submissions(course: Path):
@@ -68,7 +79,7 @@ def _read_scores(scratch: Path, student: str, assignment: str) -> dict[str, tupl
 
 def grade_one(course: Path, student: str, assignment: str, notebook: Path, timeout: float = 600) -> dict:
     """Grade one submission; never raises for anything the submission does."""
-    digest = sha256(notebook)
+    digest = grading_key(course, assignment, notebook)
     try:
         nbformat.validate(nbformat.read(notebook, as_version=4))
     except Exception as err:  # noqa: BLE001 - any unreadable file is the student's, not ours
@@ -114,7 +125,7 @@ def grade_all(course: Path, gradebook: Gradebook, jobs: int = 2, timeout: float 
     """Grade what is new or changed; returns counts. Safe to stop and start again."""
     todo, skipped = [], 0
     for student, assignment, notebook in submissions(course):
-        if not force and gradebook.graded_sha(student, assignment) == sha256(notebook):
+        if not force and gradebook.graded_sha(student, assignment) == grading_key(course, assignment, notebook):
             skipped += 1
         else:
             todo.append((student, assignment, notebook))

@@ -1,0 +1,18 @@
+"""What the built book must contain: shared by the static and the browser tests."""
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+# chapter page -> least number of figures its code draws
+LESSONS = {
+    "chapters/01_why_dropout/lesson.html": 1,
+    "chapters/02_vanilla_vs_inverted/lesson.html": 1,
+    "chapters/03_backward/lesson.html": 1,
+    "chapters/04_training/lesson.html": 5,
+    "chapters/05_spatial/lesson.html": 1,
+    "chapters/06_monte_carlo/lesson.html": 3,
+    "chapters/07_beyond/lesson.html": 2,
+}
+EXERCISES = [page.replace("lesson.html", "exercise.html") for page in LESSONS]
+OTHER = ["intro.html", "references.html"]
+ALL_PAGES = list(LESSONS) + EXERCISES + OTHER

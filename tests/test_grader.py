@@ -1,0 +1,176 @@
+"""The instructor's pipeline on the shipped sample class: release, collect, grade, export.
+
+One module-scoped run (about two minutes on two cores) feeds every assertion below.
+"""
+import hashlib
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import collect as collect_mod
+from autograder.gradebook import Gradebook, default_url
+from autograder.grading import grade_all, grade_one
+from autograder.paths import ASSIGNMENTS, CHAPTERS, SAMPLE_CLASS, tool_env
+from autograder.release import release, student_notebook_for_book
+from autograder.report import export, feedback
+from autograder.sample_class import EXPECTED_LOSSES, STUDENTS, submission
+from autograder.sources import points_by_function
+
+FULL_MARKS = {s for s, (_, _, edits) in STUDENTS.items() if edits == []}
+
+
+def tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = tmp_path_factory.mktemp("course")
+    release(course)
+    before = tree_digest(SAMPLE_CLASS)
+    collected = collect_mod.collect(SAMPLE_CLASS, course)
+    book = Gradebook(default_url(course))
+    counts = grade_all(course, book, jobs=2)
+    rows = {r["student"].lower(): r for r in book.rows()}
+    return {"course": course, "book": book, "rows": rows, "counts": counts, "collected": collected,
+            "sample_digest_before": before}
+
+
+def test_every_sample_submission_is_collected_and_graded(graded):
+    assert len(graded["collected"]) == len(STUDENTS)
+    assert set(graded["rows"]) == set(STUDENTS)
+    assert graded["counts"]["graded"] == len(STUDENTS)
+
+
+@pytest.mark.parametrize("student", sorted(FULL_MARKS))
+def test_full_solutions_score_full_marks(graded, student):
+    row = graded["rows"][student]
+    lost = {f: i["reason"] for f, i in row["functions"].items() if i["points"] < i["max_points"]}
+    assert row["score"] == row["max_score"] > 0, lost
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED_LOSSES))
+def test_each_mistake_loses_exactly_the_function_it_breaks(graded, student):
+    row = graded["rows"][student]
+    lost = {f for f, i in row["functions"].items() if i["points"] < i["max_points"]}
+    assert lost == EXPECTED_LOSSES[student], {f: row["functions"][f]["reason"] for f in lost}
+    for function in lost:
+        reason = row["functions"][function]["reason"]
+        assert reason and "Traceback" not in reason, f"{student}/{function}: reason should be words, got {reason!r}"
+
+
+def test_untouched_stubs_score_zero_and_say_not_implemented(graded):
+    for student in ("bob", "trent"):
+        row = graded["rows"][student]
+        assert row["score"] == 0
+        assert all("not implemented" in i["reason"] for i in row["functions"].values())
+
+
+@pytest.mark.parametrize("student,words", [("carol", "1/(1-p_drop)"), ("dave", "evaluation mode"),
+                                           ("erin", "DROPPING"), ("ivan", "kept or dropped as a whole"),
+                                           ("ken", "evaluation mode"), ("leo", "closed on the right"),
+                                           ("oscar", "model.eval()")])
+def test_feedback_names_the_failing_property(graded, student, words):
+    reasons = " ".join(i["reason"] for i in graded["rows"][student]["functions"].values())
+    assert words in reasons, reasons
+
+
+def test_points_follow_the_source_notebooks(graded):
+    for row in graded["rows"].values():
+        assert {f: i["max_points"] for f, i in row["functions"].items()} == points_by_function(row["assignment"])
+
+
+def test_grading_again_is_idempotent_and_identical(graded):
+    course, book = graded["course"], graded["book"]
+    assert grade_all(course, book, jobs=2) == {"graded": 0, "unchanged": len(STUDENTS)}
+    for student in ("alice", "carol", "ken"):
+        assignment = STUDENTS[student][0]
+        notebook = course / "submitted" / student / assignment / "exercise.ipynb"
+        again = grade_one(course, student, assignment, notebook)
+        first = graded["rows"][student]
+        assert (again["score"], again["functions"], again["sha256"]) == (first["score"], first["functions"], first["sha256"])
+
+
+def test_no_submission_file_is_changed(graded):
+    assert tree_digest(SAMPLE_CLASS) == graded["sample_digest_before"]
+
+
+def test_exports_and_feedback(graded, tmp_path):
+    rows = graded["book"].rows()
+    paths = export(rows, tmp_path / "export")
+    lines = paths["csv"].read_text().splitlines()
+    assert lines[0].startswith("student,assignment,function,points,max_points,reason")
+    assert len(lines) == 1 + sum(len(r["functions"]) for r in rows)
+    summary = json.loads(paths["json"].read_text())
+    assert {s["student"].lower() for s in summary} == set(STUDENTS)
+    assert paths["plot"].stat().st_size > 1000
+    pages = feedback(rows, graded["course"], tmp_path / "feedback")
+    carol = (tmp_path / "feedback" / "carol.html").read_text()
+    assert len(pages) == len(STUDENTS) and "1/(1-p_drop)" in carol and "notebook.html" in carol
+
+
+def test_student_notebooks_in_the_book_match_a_fresh_release(graded):
+    for assignment, chapter in ASSIGNMENTS.items():
+        fresh = student_notebook_for_book(graded["course"] / "release" / assignment / "exercise.ipynb")
+        committed = nbformat.read(CHAPTERS / chapter / "exercise.ipynb", as_version=4)
+        assert [c.source for c in committed.cells] == [c.source for c in fresh.cells], (
+            f"chapters/{chapter}/exercise.ipynb is out of date: run `dropout-grader release --sync-book`")
+        assert any("# YOUR CODE HERE" in c.source for c in fresh.cells)
+        assert not any("BEGIN HIDDEN TESTS" in c.source or "BEGIN SOLUTION" in c.source for c in fresh.cells)
+
+
+def test_shipped_sample_class_matches_its_generator(graded):
+    for student, (assignment, filename, edits) in STUDENTS.items():
+        path = (SAMPLE_CLASS / f"{student.capitalize()}_{assignment}_exercise (1).ipynb" if filename is None
+                else SAMPLE_CLASS / student / filename)
+        fresh = submission(graded["course"] / "release" / assignment / "exercise.ipynb", assignment, edits)
+        assert [c.source for c in nbformat.read(path, as_version=4).cells] == [c.source for c in fresh.cells], student
+
+
+@pytest.mark.parametrize("assignment", list(ASSIGNMENTS))
+def test_nbgrader_validate_passes_solutions_and_fails_stubs(graded, assignment):
+    course = graded["course"]
+    source = course / "source" / assignment / "exercise.ipynb"
+    stub = course / "release" / assignment / "exercise.ipynb"
+    ok = subprocess.run(["nbgrader", "validate", str(source)], cwd=course, env=tool_env(), capture_output=True, text=True)
+    assert "Success! Your notebook passes all the tests." in ok.stdout, ok.stdout[-2000:]
+    inverted = subprocess.run(["nbgrader", "validate", "--invert", str(stub)], cwd=course, env=tool_env(),
+                              capture_output=True, text=True)
+    assert "Success! The notebook does not pass any tests." in inverted.stdout, inverted.stdout[-2000:]
+
+
+def test_collect_reads_an_lms_zip_and_explains_bad_input(tmp_path):
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(SAMPLE_CLASS / "alice" / "exercise.ipynb", "class/alice/whatever name.ipynb")
+        zf.write(SAMPLE_CLASS / "heidi" / "exercise.ipynb", "class/heidi/exercise.ipynb")
+    got = collect_mod.collect(archive, tmp_path / "course")
+    assert sorted((s, a) for s, a, _ in got) == [("alice", "ch02"), ("heidi", "ch05")]
+    with pytest.raises(collect_mod.CollectError, match="does not exist"):
+        collect_mod.collect(tmp_path / "missing", tmp_path / "course")
+    (tmp_path / "notes.txt").write_text("hi")
+    with pytest.raises(collect_mod.CollectError, match="neither a folder nor a .zip"):
+        collect_mod.collect(tmp_path / "notes.txt", tmp_path / "course")
+
+
+def test_invalid_notebook_gets_zero_with_a_reason(graded, tmp_path):
+    bad = tmp_path / "broken.ipynb"
+    bad.write_text("{ not json")
+    result = grade_one(graded["course"], "mallet", "ch02", bad)
+    assert result["score"] == 0 and all("not a valid notebook" in i["reason"] for i in result["functions"].values())
+
+
+def test_cli_help_explains_every_step():
+    for step in ("release", "collect", "grade", "feedback", "export", "sample"):
+        out = subprocess.run(["dropout-grader", step, "--help"], env=tool_env(), capture_output=True, text=True)
+        assert out.returncode == 0 and "usage: dropout-grader" in out.stdout and len(out.stdout) > 200
