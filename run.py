@@ -9,6 +9,7 @@ Only the standard library is used here, so it runs on a machine with nothing but
 from __future__ import annotations
 
 import argparse
+import glob
 import hashlib
 import os
 import shutil
@@ -21,7 +22,9 @@ VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 PYTHON = BIN / "python"
 STAMP = VENV / ".installed-from"
-DEBIAN_PACKAGES = {"chromium": "/usr/bin/chromium", "chromium-driver": "/usr/bin/chromedriver"}
+# Debian packages the tests need -> a file that shows each is installed.
+DEBIAN_PACKAGES = {"chromium": "/usr/bin/chromium", "chromium-driver": "/usr/bin/chromedriver",
+                   "postgresql": "/usr/lib/postgresql/*/bin/initdb"}
 MATHJAX_SOURCE = ROOT / "node_modules" / "mathjax" / "es5"
 MATHJAX_VENDORED = ROOT / "_vendor" / "mathjax"  # not _static: Jupyter Book would load every .js there
 
@@ -88,8 +91,9 @@ def ensure_node_assets() -> None:
         shutil.copytree(MATHJAX_SOURCE, MATHJAX_VENDORED, dirs_exist_ok=True)
 
 
-def ensure_browser() -> None:
-    missing = [pkg for pkg, path in DEBIAN_PACKAGES.items() if not Path(path).exists()]
+def ensure_test_services() -> None:
+    """Chromium for the browser tests, PostgreSQL for the gradebook test."""
+    missing = [pkg for pkg, pattern in DEBIAN_PACKAGES.items() if not glob.glob(pattern)]
     if missing:
         apt_install(missing)
 
@@ -117,7 +121,7 @@ def cmd_book(args) -> None:
 
 def cmd_test(args) -> None:
     ensure_python_env()
-    ensure_browser()
+    ensure_test_services()
     if not args.no_book:
         build_book()
     extra = list(args.pytest_args)
@@ -131,14 +135,14 @@ def cmd_test(args) -> None:
 def cmd_setup(args) -> None:
     ensure_python_env()
     ensure_node_assets()
-    ensure_browser()
+    ensure_test_services()
     say(f"ready: activate with `source {BIN / 'activate'}`")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("setup", help="create .venv, fetch MathJax/axe-core and Chromium; nothing else").set_defaults(func=cmd_setup)
+    sub.add_parser("setup", help="create .venv, fetch MathJax/axe-core, Chromium and PostgreSQL; nothing else").set_defaults(func=cmd_setup)
     sub.add_parser("book", help="set up, then build the book into _build/html with warnings as errors").set_defaults(func=cmd_book)
     test = sub.add_parser("test", help="set up, build the book, then run pytest (extra args go to pytest)")
     test.add_argument("--no-book", action="store_true", help="skip the book build (book tests then fail)")

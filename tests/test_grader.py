@@ -174,3 +174,15 @@ def test_cli_help_explains_every_step():
     for step in ("release", "collect", "grade", "feedback", "export", "sample"):
         out = subprocess.run(["dropout-grader", step, "--help"], env=tool_env(), capture_output=True, text=True)
         assert out.returncode == 0 and "usage: dropout-grader" in out.stdout and len(out.stdout) > 200
+
+
+def test_postgresql_gradebook_gives_the_same_grades_as_sqlite(graded):
+    from pg_server import postgres_server
+
+    with postgres_server() as url:
+        pg = Gradebook(url)
+        assert grade_all(graded["course"], pg, jobs=2)["graded"] == len(STUDENTS)
+        strip = lambda rows: [{k: r[k] for k in ("student", "assignment", "sha256", "score", "max_score", "functions")}
+                              for r in rows]
+        assert strip(pg.rows()) == strip(graded["book"].rows())
+        pg.engine.dispose()

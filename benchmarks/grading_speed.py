@@ -1,0 +1,51 @@
+"""Grading the sample class: the pipeline (parallel, one scratch course per notebook) vs plain
+sequential `nbgrader autograde` over the same class in one course folder. Same run, same
+machine; the ratio is what matters.
+
+Run: .venv/bin/python benchmarks/grading_speed.py [--jobs 2]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from autograder.collect import collect
+from autograder.gradebook import Gradebook, default_url
+from autograder.grading import grade_all
+from autograder.paths import SAMPLE_CLASS, tool_env
+from autograder.release import release
+
+
+def plain_nbgrader(course: Path) -> float:
+    start = time.perf_counter()
+    for assignment in sorted({p.name for p in (course / "submitted").glob("*/*")}):
+        subprocess.run(["nbgrader", "autograde", assignment, "--force"], cwd=course, env=tool_env(),
+                       capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        ours, theirs = Path(tmp) / "ours", Path(tmp) / "theirs"
+        for course in (ours, theirs):
+            release(course)
+            n = len(collect(SAMPLE_CLASS, course))
+        start = time.perf_counter()
+        grade_all(ours, Gradebook(default_url(ours)), jobs=args.jobs)
+        pipeline = time.perf_counter() - start
+        sequential = plain_nbgrader(theirs)
+    print(f"{n} submissions, {args.jobs} jobs")
+    print(f"pipeline (parallel, isolated, with feedback): {pipeline:6.1f} s")
+    print(f"plain sequential nbgrader autograde:          {sequential:6.1f} s")
+    print(f"speed-up: {sequential / pipeline:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
