@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import resource
+import re
 import shutil
 import subprocess
 import tempfile
@@ -52,6 +55,21 @@ def _zero(student, assignment, digest, reason) -> dict:
             "functions": {f: {"points": 0.0, "max_points": p, "reason": reason} for f, p in points.items()}}
 
 
+# Answer cells may not reach for the answers: the reference package, the experiments that use
+# it, or the instructor's files (sources with hidden tests, the gradebooks).
+FORBIDDEN = re.compile(r"dropout_reference|course_experiments|gradebook\.db|results\.db|[\\/]source[\\/]|solutions[\\/]")
+
+
+def forbidden_use(notebook: nbformat.NotebookNode) -> str | None:
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            match = FORBIDDEN.search(cell.source)
+            if match:
+                return (f"an answer cell uses {match.group(0)!r}: submissions may not import the reference "
+                        "solution or read the hidden tests or the gradebook, so this exercise scores 0")
+    return None
+
+
 def _reason(cell) -> str:
     """The failure of one test cell, in the words of its check."""
     for output in cell.get("outputs", []):
@@ -77,13 +95,30 @@ def _read_scores(scratch: Path, student: str, assignment: str) -> dict[str, tupl
         return {g.name: (float(g.score), float(g.max_score)) for g in nb.grades}
 
 
-def grade_one(course: Path, student: str, assignment: str, notebook: Path, timeout: float = 600) -> dict:
+MEMORY_LIMIT = 6 * 2**30      # bytes of address space per process (nbgrader and the kernel)
+FILE_SIZE_LIMIT = 512 * 2**20  # bytes any one written file may reach (runaway output)
+
+
+def _limit_resources() -> None:
+    """Runs in the grading subprocess before nbgrader starts; the kernel inherits the limits."""
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    os.setsid()  # its own process group, so a timeout can stop every child with it
+
+
+def grade_one(course: Path, student: str, assignment: str, notebook: Path, timeout: float = 600,
+              cell_timeout: int = 60) -> dict:
     """Grade one submission; never raises for anything the submission does."""
     digest = grading_key(course, assignment, notebook)
     try:
-        nbformat.validate(nbformat.read(notebook, as_version=4))
+        submitted = nbformat.read(notebook, as_version=4)
+        nbformat.validate(submitted)
     except Exception as err:  # noqa: BLE001 - any unreadable file is the student's, not ours
         return _zero(student, assignment, digest, f"the submitted file is not a valid notebook ({type(err).__name__})")
+    cheating = forbidden_use(submitted)
+    if cheating:
+        return _zero(student, assignment, digest, cheating)
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         scratch = Path(tmp)
         for name in ("nbgrader_config.py", "gradebook.db"):
@@ -94,8 +129,10 @@ def grade_one(course: Path, student: str, assignment: str, notebook: Path, timeo
         target.parent.mkdir(parents=True)
         shutil.copyfile(notebook, target)
         try:
-            proc = subprocess.run(["nbgrader", "autograde", assignment, "--student", student, "--force"],
-                                  cwd=scratch, env=tool_env(), capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(["nbgrader", "autograde", assignment, "--student", student, "--force",
+                                   f"--Execute.timeout={cell_timeout}"],
+                                  cwd=scratch, env=tool_env(), capture_output=True, text=True, timeout=timeout,
+                                  preexec_fn=_limit_resources)
         except subprocess.TimeoutExpired:
             return _zero(student, assignment, digest, f"grading took longer than {timeout:.0f} s and was stopped")
         graded = scratch / "autograded" / student / assignment / f"{NOTEBOOK}.ipynb"

@@ -186,3 +186,37 @@ def test_postgresql_gradebook_gives_the_same_grades_as_sqlite(graded):
                               for r in rows]
         assert strip(pg.rows()) == strip(graded["book"].rows())
         pg.engine.dispose()
+
+
+def test_importing_the_reference_scores_zero_with_the_reason(graded, tmp_path):
+    nb = nbformat.read(SAMPLE_CLASS / "alice" / "exercise.ipynb", as_version=4)
+    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    answer.source = "from dropout_reference import vanilla_dropout_forward\n" + answer.source
+    path = tmp_path / "copycat.ipynb"
+    nbformat.write(nb, path)
+    result = grade_one(graded["course"], "copycat", "ch02", path)
+    assert result["score"] == 0
+    assert all("dropout_reference" in i["reason"] for i in result["functions"].values())
+
+
+def _with_first_answer_prefixed(tmp_path, name, prefix):
+    nb = nbformat.read(SAMPLE_CLASS / "alice" / "exercise.ipynb", as_version=4)
+    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    answer.source = prefix + answer.source
+    path = tmp_path / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_memory_bomb_costs_only_its_own_exercise(graded, tmp_path):
+    path = _with_first_answer_prefixed(tmp_path, "bomb", "hog = bytearray(40 * 2**30)\n")
+    result = grade_one(graded["course"], "bomber", "ch02", path)
+    assert result["functions"]["vanilla_dropout_forward"]["points"] == 0
+    assert result["functions"]["inverted_dropout_forward"]["points"] == 3
+
+
+def test_infinite_loop_is_stopped_and_the_rest_still_graded(graded, tmp_path):
+    path = _with_first_answer_prefixed(tmp_path, "hang", "while True:\n    pass\n")
+    result = grade_one(graded["course"], "looper", "ch02", path, cell_timeout=5)
+    assert result["functions"]["vanilla_dropout_forward"]["points"] == 0
+    assert result["functions"]["inverted_dropout_forward"]["points"] == 3
