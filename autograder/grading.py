@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import resource
+import signal
 import re
 import shutil
 import subprocess
@@ -128,16 +129,19 @@ def grade_one(course: Path, student: str, assignment: str, notebook: Path, timeo
         target = scratch / "submitted" / student / assignment / f"{NOTEBOOK}.ipynb"
         target.parent.mkdir(parents=True)
         shutil.copyfile(notebook, target)
+        proc = subprocess.Popen(["nbgrader", "autograde", assignment, "--student", student, "--force",
+                                 f"--Execute.timeout={cell_timeout}"],
+                                cwd=scratch, env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, preexec_fn=_limit_resources)
         try:
-            proc = subprocess.run(["nbgrader", "autograde", assignment, "--student", student, "--force",
-                                   f"--Execute.timeout={cell_timeout}"],
-                                  cwd=scratch, env=tool_env(), capture_output=True, text=True, timeout=timeout,
-                                  preexec_fn=_limit_resources)
+            _, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # nbgrader, its kernel and anything they started
+            proc.communicate()
             return _zero(student, assignment, digest, f"grading took longer than {timeout:.0f} s and was stopped")
         graded = scratch / "autograded" / student / assignment / f"{NOTEBOOK}.ipynb"
         if not graded.exists():
-            tail = proc.stderr.strip().splitlines()[-1:] or ["no message"]
+            tail = stderr.strip().splitlines()[-1:] or ["no message"]
             return _zero(student, assignment, digest, f"nbgrader could not grade it: {tail[0][:300]}")
         scores = _read_scores(scratch, student, assignment)
         cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.read(graded, as_version=4).cells}
