@@ -53,7 +53,8 @@ def _require_release(course: Path) -> None:
 def cmd_grade(args) -> None:
     course = _course(args)
     _require_release(course)
-    counts = grade_all(course, _gradebook(args), jobs=args.jobs, timeout=args.timeout, force=args.force)
+    counts = grade_all(course, _gradebook(args), jobs=args.jobs, timeout=args.timeout, force=args.force,
+                       scheduler=getattr(args, "scheduler", None))
     print(f"graded {counts['graded']} submission(s); {counts['unchanged']} unchanged since last time were kept")
 
 
@@ -118,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel graders (default: number of cores)")
     p.add_argument("--timeout", type=float, default=600, help="seconds allowed per submission (cells: 60 s each)")
     p.add_argument("--force", action="store_true", help="grade everything again, changed or not")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on a Dask distributed cluster (e.g. tcp://10.0.0.5:8786); its workers must see "
+                        "the course folder at the same path")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("feedback", parents=[common], help="write an HTML feedback page per student",

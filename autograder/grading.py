@@ -162,14 +162,27 @@ def grade_one(course: Path, student: str, assignment: str, notebook: Path, timeo
             "max_score": float(sum(f["max_points"] for f in functions.values())), "functions": functions}
 
 
-def grade_all(course: Path, gradebook: Gradebook, jobs: int = 2, timeout: float = 600, force: bool = False) -> dict:
-    """Grade what is new or changed; returns counts. Safe to stop and start again."""
+def _pending(course: Path, gradebook: Gradebook, force: bool):
     todo, skipped = [], 0
     for student, assignment, notebook in submissions(course):
         if not force and gradebook.graded_sha(student, assignment) == grading_key(course, assignment, notebook):
             skipped += 1
         else:
             todo.append((student, assignment, notebook))
+    return todo, skipped
+
+
+def grade_all(course: Path, gradebook: Gradebook, jobs: int = 2, timeout: float = 600, force: bool = False,
+              scheduler: str | None = None) -> dict:
+    """Grade what is new or changed; returns counts. Safe to stop and start again.
+
+    With ``scheduler`` (a Dask distributed address such as ``tcp://10.0.0.5:8786``) the
+    notebooks are graded on the cluster's workers, which must see the course folder at the
+    same path (a shared file system); results still reach the gradebook from here only.
+    """
+    todo, skipped = _pending(course, gradebook, force)
+    if scheduler:
+        return _grade_on_dask(course, gradebook, todo, skipped, timeout, scheduler)
     # Each task is a subprocess, so threads are enough to keep every core busy.
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
             tqdm(total=len(todo), unit="notebook", desc="grading", disable=not todo) as bar:
@@ -177,5 +190,18 @@ def grade_all(course: Path, gradebook: Gradebook, jobs: int = 2, timeout: float 
         for future in as_completed(futures):
             gradebook.record(future.result())
             bar.set_postfix_str("/".join(futures[future]))
+            bar.update()
+    return {"graded": len(todo), "unchanged": skipped}
+
+
+def _grade_on_dask(course, gradebook, todo, skipped, timeout, scheduler) -> dict:
+    from distributed import Client, as_completed as dask_completed
+
+    with Client(scheduler) as client, tqdm(total=len(todo), unit="notebook", desc="grading (dask)",
+                                           disable=not todo) as bar:
+        futures = [client.submit(grade_one, course, s, a, nb, timeout, pure=False, key=f"grade-{s}-{a}")
+                   for s, a, nb in todo]
+        for future in dask_completed(futures):
+            gradebook.record(future.result())
             bar.update()
     return {"graded": len(todo), "unchanged": skipped}

@@ -220,3 +220,38 @@ def test_infinite_loop_is_stopped_and_the_rest_still_graded(graded, tmp_path):
     result = grade_one(graded["course"], "looper", "ch02", path, cell_timeout=5)
     assert result["functions"]["vanilla_dropout_forward"]["points"] == 0
     assert result["functions"]["inverted_dropout_forward"]["points"] == 3
+
+
+def test_grading_on_a_dask_cluster_gives_the_same_gradebook(graded, tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        book = Gradebook(f"sqlite:///{tmp_path / 'dask.db'}")
+        counts = grade_all(graded["course"], book, scheduler=cluster.scheduler_address)
+    assert counts["graded"] == len(STUDENTS)
+    strip = lambda rows: [{k: r[k] for k in ("student", "assignment", "sha256", "score", "functions")} for r in rows]
+    assert strip(book.rows()) == strip(graded["book"].rows())
+
+
+def test_sigkill_mid_class_loses_nothing_and_resumes(graded, tmp_path):
+    import os
+    import signal
+    import time
+
+    course = tmp_path / "course"
+    shutil.copytree(graded["course"], course, ignore=shutil.ignore_patterns("results.db", "feedback_nbgrader"))
+    command = ["dropout-grader", "grade", "--course", str(course), "--jobs", "2"]
+    first = subprocess.Popen(command, env=tool_env(), start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    book = Gradebook(default_url(course))
+    deadline = time.time() + 600
+    while len(book.rows()) < 3 and time.time() < deadline:
+        time.sleep(0.5)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    partial = len(book.rows())
+    assert 3 <= partial < len(STUDENTS), "the kill should land in the middle of the class"
+    again = subprocess.run(command, env=tool_env(), capture_output=True, text=True)
+    assert f"graded {len(STUDENTS) - partial} submission(s)" in again.stdout, again.stdout + again.stderr[-2000:]
+    strip = lambda rows: [{k: r[k] for k in ("student", "assignment", "sha256", "score", "functions")} for r in rows]
+    assert strip(book.rows()) == strip(graded["book"].rows())
