@@ -42,7 +42,8 @@ def tool_env() -> dict:
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(VENV)
-    env.setdefault("MPLBACKEND", "Agg")
+    # No MPLBACKEND here: the book's kernels need matplotlib's inline backend to show figures.
+    env.pop("MPLBACKEND", None)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     return env
 

@@ -68,6 +68,9 @@ def test_page_renders_cleanly(browser, base_url, page_path):
         assert "$$" not in text and "\\frac" not in text, "raw TeX is visible on the page"
     broken = page.evaluate("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
     assert not broken, f"images that did not load: {broken}"
+    if page_path in LESSONS:
+        shown = page.evaluate("document.querySelectorAll('main img').length")
+        assert shown >= LESSONS[page_path], f"{page_path} shows {shown} figures, expected {LESSONS[page_path]}"
     assert not failed, f"requests that failed: {failed}"
     assert not errors, f"console errors: {errors}"
     page.add_script_tag(path=str(AXE))
