@@ -84,7 +84,7 @@ def test_variance_shift_closed_form(p_drop, c, v):
 
 
 def test_every_statistical_check_passes_on_1000_seeds():
-    """The checks state a false-failure rate of 1e-7 each; 1000 seeds x 4 checks must all pass."""
+    """Each check fails correct code with probability < 1e-11, so 4000 of them fail with < 4e-8."""
     failures = []
     for seed in range(1000):
         rng = np.random.default_rng(seed)

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-DELTA = 1e-7
+DELTA = 1e-11  # per check; low enough that 1000 seeds x a dozen checks stay below 1e-6 in total
 
 
 class ExerciseFailure(AssertionError):

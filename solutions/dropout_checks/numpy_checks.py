@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._core import call_quietly, fail, hoeffding, not_implemented, positive_input, require
+from ._core import DELTA, call_quietly, fail, hoeffding, not_implemented, positive_input, require
 
 INVALID_P = (-0.1, 1.5, math.nan)
 
@@ -95,7 +95,7 @@ def check_training_forward(fn, kind_name: str, p_drop: float, rng, statistical: 
             tol = hoeffding(units.size)
             require(abs(units.mean() - (1 - p_drop)) < tol, name,
                     f"kept {units.mean():.4f} of {units.size} independent units, expected {1 - p_drop:.4f} ± {tol:.4f} "
-                    f"(p_drop={p_drop}; a correct mask fails this with probability < 1e-7)")
+                    f"(p_drop={p_drop}; a correct mask fails this with probability < {DELTA:g})")
     # A new mask every call: two calls on the same input must differ.
     x = positive_input(rng, kind.shapes[0])
     a, _ = _run(fn, name, x, 0.5, True, rng)

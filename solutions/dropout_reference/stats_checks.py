@@ -2,7 +2,7 @@
 
 Randomness makes "the keep rate is 1 - p_drop" true only in distribution. These helpers
 turn such claims into checks that fail a *correct* implementation with probability at most
-``delta`` (default 1e-7), using bounds that need no distributional assumptions.
+``delta`` (default 1e-11), using bounds that need no distributional assumptions.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-DEFAULT_DELTA = 1e-7
+DEFAULT_DELTA = 1e-11  # so that thousands of checks in one run still fail correct code with prob. < 1e-6
 
 
 def hoeffding_tolerance(n: int, delta: float = DEFAULT_DELTA) -> float:
