@@ -32,6 +32,9 @@ def _gradebook(args) -> Gradebook:
 
 
 def cmd_release(args) -> None:
+    unknown = [a for a in args.assignments if a not in ASSIGNMENTS]
+    if unknown:
+        sys.exit(f"error: unknown assignment(s) {', '.join(unknown)}; choose from {', '.join(ASSIGNMENTS)}")
     paths = release(_course(args), args.assignments or tuple(ASSIGNMENTS))
     print(f"released {len(paths)} notebook(s) into {_course(args) / 'release'}")
     if args.sync_book:
@@ -100,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("release", parents=[common], help="generate student notebooks from the solutions",
                        description="Build nbgrader source notebooks from solutions/exercises and generate the student versions.")
-    p.add_argument("assignments", nargs="*", choices=[[]] + list(ASSIGNMENTS), metavar="ASSIGNMENT",
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                    help=f"which ones (default: all of {', '.join(ASSIGNMENTS)})")
     p.add_argument("--sync-book", action="store_true", help="also copy the student notebooks into chapters/*/exercise.ipynb")
     p.set_defaults(func=cmd_release)

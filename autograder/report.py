@@ -6,6 +6,7 @@ import html
 import json
 from collections import defaultdict
 from pathlib import Path
+from urllib.parse import quote
 
 from .grading import FEEDBACK_CACHE
 
@@ -81,7 +82,8 @@ def feedback(rows: list[dict], course: Path, out: Path) -> list[Path]:
                 copy = out / student / f"{row['assignment']}_notebook.html"
                 copy.parent.mkdir(parents=True, exist_ok=True)
                 copy.write_bytes(detail.read_bytes())
-                parts.append(f"<p><a href='{student}/{copy.name}'>Your graded notebook, with every test's output</a></p>")
+                link = html.escape(f"{quote(student)}/{quote(copy.name)}", quote=True)
+                parts.append(f"<p><a href='{link}'>Your graded notebook, with every test's output</a></p>")
         parts.append("</body></html>")
         page = out / f"{student}.html"
         page.write_text("\n".join(parts))
