@@ -26,7 +26,7 @@ from .gradebook import Gradebook
 from .paths import NOTEBOOK, tool_env
 from .sources import points_by_function
 
-FEEDBACK_CACHE = "feedback_nbgrader"
+GRADED_CACHE = "graded_notebooks"
 
 
 def grading_key(course: Path, assignment: str, notebook: Path) -> str:
@@ -150,13 +150,10 @@ def grade_one(course: Path, student: str, assignment: str, notebook: Path, timeo
             score, _ = scores.get(grade_id, (0.0, max_points))
             reason = "" if score >= max_points else _reason(cells.get(grade_id, {}))
             functions[grade_id] = {"points": score, "max_points": max_points, "reason": reason}
-        subprocess.run(["nbgrader", "generate_feedback", assignment, "--student", student, "--force"],
-                       cwd=scratch, env=tool_env(), capture_output=True, timeout=timeout)
-        html = scratch / "feedback" / student / assignment / f"{NOTEBOOK}.html"
-        if html.exists():
-            keep = course / FEEDBACK_CACHE / student / f"{assignment}.html"
-            keep.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(html, keep)
+        # Keep the graded notebook; `feedback` renders it later, so grading pays no second start-up.
+        keep = course / GRADED_CACHE / student / f"{assignment}.ipynb"
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(graded, keep)
     total = sum(f["points"] for f in functions.values())
     return {"student": student, "assignment": assignment, "sha256": digest, "score": total,
             "max_score": float(sum(f["max_points"] for f in functions.values())), "functions": functions}

@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import quote
 
-from .grading import FEEDBACK_CACHE
+from .grading import GRADED_CACHE
 
 
 def by_student(rows: list[dict]) -> dict[str, list[dict]]:
@@ -60,6 +60,15 @@ def plot_scores(summary: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def _notebook_html(path: Path) -> str:
+    """The graded notebook as a self-contained page (tests, outputs and tracebacks included)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="classic").from_notebook_node(nbformat.read(path, as_version=4))
+    return body
+
+
 def feedback(rows: list[dict], course: Path, out: Path) -> list[Path]:
     """One page per student: every function's points and, for each lost point, why."""
     out.mkdir(parents=True, exist_ok=True)
@@ -77,11 +86,11 @@ def feedback(rows: list[dict], course: Path, out: Path) -> list[Path]:
                 parts.append(f"<tr><td><code>{html.escape(function)}</code></td><td>{info['points']:g} / {info['max_points']:g}</td>"
                              f"<td class='{'lost' if lost else ''}'>{html.escape(info['reason']) if lost else 'all checks pass'}</td></tr>")
             parts.append("</table>")
-            detail = course / FEEDBACK_CACHE / student / f"{row['assignment']}.html"
-            if detail.exists():
+            graded = course / GRADED_CACHE / student / f"{row['assignment']}.ipynb"
+            if graded.exists():
                 copy = out / student / f"{row['assignment']}_notebook.html"
                 copy.parent.mkdir(parents=True, exist_ok=True)
-                copy.write_bytes(detail.read_bytes())
+                copy.write_text(_notebook_html(graded))
                 link = html.escape(f"{quote(student)}/{quote(copy.name)}", quote=True)
                 parts.append(f"<p><a href='{link}'>Your graded notebook, with every test's output</a></p>")
         parts.append("</body></html>")

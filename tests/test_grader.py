@@ -239,7 +239,7 @@ def test_sigkill_mid_class_loses_nothing_and_resumes(graded, tmp_path):
     import time
 
     course = tmp_path / "course"
-    shutil.copytree(graded["course"], course, ignore=shutil.ignore_patterns("results.db", "feedback_nbgrader"))
+    shutil.copytree(graded["course"], course, ignore=shutil.ignore_patterns("results.db", "graded_notebooks"))
     command = ["dropout-grader", "grade", "--course", str(course), "--jobs", "2"]
     first = subprocess.Popen(command, env=tool_env(), start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
