@@ -7,6 +7,7 @@ touches nothing but its scratch folder. Results go to the gradebook of record
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -35,10 +36,17 @@ def grading_key(course: Path, assignment: str, notebook: Path) -> str:
     A changed test or check invalidates old grades, so a re-run grades again exactly the
     submissions whose grade could differ.
     """
+    digest = hashlib.sha256(notebook.read_bytes())
+    digest.update(_tests_fingerprint(course, assignment).encode())
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _tests_fingerprint(course: Path, assignment: str) -> str:
+    """The source notebook and the checks, read once per process rather than per submission."""
     import dropout_checks
 
-    digest = hashlib.sha256(notebook.read_bytes())
-    digest.update((course / "source" / assignment / f"{NOTEBOOK}.ipynb").read_bytes())
+    digest = hashlib.sha256((course / "source" / assignment / f"{NOTEBOOK}.ipynb").read_bytes())
     for module in sorted(Path(dropout_checks.__file__).parent.glob("*.py")):
         digest.update(module.read_bytes())
     return digest.hexdigest()

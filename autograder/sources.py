@@ -6,6 +6,7 @@ nbgrader metadata those tags stand for, so the sources stay free of boilerplate.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import jupytext
@@ -51,7 +52,13 @@ def write_sources(course: Path, assignments) -> list[Path]:
     return written
 
 
-def points_by_function(assignment: str) -> dict[str, int]:
+@functools.lru_cache(maxsize=None)
+def _points(assignment: str) -> tuple[tuple[str, int], ...]:
     nb = source_notebook(SOURCES / f"{assignment}.md")
-    return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+    return tuple((c.metadata["nbgrader"]["grade_id"], c.metadata["nbgrader"]["points"])
+                 for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
+
+
+def points_by_function(assignment: str) -> dict[str, int]:
+    """Points per graded cell; parsed once per process (grading asks for every submission)."""
+    return dict(_points(assignment))
