@@ -22,8 +22,9 @@ VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 PYTHON = BIN / "python"
 STAMP = VENV / ".installed-from"
-# Debian packages the tests need -> a file that shows each is installed.
-DEBIAN_PACKAGES = {"chromium": "/usr/bin/chromium", "chromium-driver": "/usr/bin/chromedriver",
+# Debian packages the grader and the tests need -> a file that shows each is installed.
+DEBIAN_PACKAGES = {"bubblewrap": "/usr/bin/bwrap",  # the grader's sandbox for student kernels
+                   "chromium": "/usr/bin/chromium", "chromium-driver": "/usr/bin/chromedriver",
                    "postgresql": "/usr/lib/postgresql/*/bin/initdb"}
 MATHJAX_SOURCE = ROOT / "node_modules" / "mathjax" / "es5"
 MATHJAX_VENDORED = ROOT / "_vendor" / "mathjax"  # not _static: Jupyter Book would load every .js there
@@ -93,7 +94,7 @@ def ensure_node_assets() -> None:
 
 
 def ensure_test_services() -> None:
-    """Chromium for the browser tests, PostgreSQL for the gradebook test."""
+    """bubblewrap for grading, Chromium for the browser tests, PostgreSQL for the gradebook test."""
     missing = [pkg for pkg, pattern in DEBIAN_PACKAGES.items() if not glob.glob(pattern)]
     if missing:
         apt_install(missing)
@@ -143,7 +144,7 @@ def cmd_setup(args) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("setup", help="create .venv, fetch MathJax/axe-core, Chromium and PostgreSQL; nothing else").set_defaults(func=cmd_setup)
+    sub.add_parser("setup", help="create .venv, fetch MathJax/axe-core, bubblewrap, Chromium and PostgreSQL; nothing else").set_defaults(func=cmd_setup)
     sub.add_parser("book", help="set up, then build the book into _build/html with warnings as errors").set_defaults(func=cmd_book)
     test = sub.add_parser("test", help="set up, build the book, then run pytest (extra args go to pytest)")
     test.add_argument("--no-book", action="store_true", help="skip the book build (book tests then fail)")

@@ -18,6 +18,7 @@ from pathlib import Path
 from .collect import CollectError, collect
 from .gradebook import Gradebook, default_url
 from .grading import grade_all
+from .sandbox import SandboxUnavailable
 from .paths import ASSIGNMENTS, SAMPLE_CLASS
 from .release import release, sync_book
 from .report import export, feedback
@@ -57,7 +58,7 @@ def cmd_grade(args) -> None:
     course = _course(args)
     _require_release(course)
     counts = grade_all(course, _gradebook(args), jobs=args.jobs, timeout=args.timeout, force=args.force,
-                       scheduler=getattr(args, "scheduler", None))
+                       scheduler=getattr(args, "scheduler", None), isolate=not args.no_sandbox)
     print(f"graded {counts['graded']} submission(s); {counts['unchanged']} unchanged since last time were kept")
 
 
@@ -117,14 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_collect)
 
     p = sub.add_parser("grade", parents=[common], help="autograde every new or changed submission in parallel",
-                       description="Each submission runs in a fresh kernel in its own scratch folder. Unchanged "
-                                   "submissions are not graded again, so an interrupted run can simply be restarted.")
+                       description="Each submission runs in a fresh kernel inside a bubblewrap sandbox (read-only "
+                                   "file system, course folder hidden, memory/process/time limits), in batches of "
+                                   "one assignment. Unchanged submissions are not graded again, so an interrupted "
+                                   "run can simply be restarted.")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel graders (default: number of cores)")
     p.add_argument("--timeout", type=float, default=600, help="seconds allowed per submission (cells: 60 s each)")
     p.add_argument("--force", action="store_true", help="grade everything again, changed or not")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="grade on a Dask distributed cluster (e.g. tcp://10.0.0.5:8786); its workers must see "
                         "the course folder at the same path")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run kernels without bubblewrap (only for submissions you trust, or where bwrap cannot run)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("feedback", parents=[common], help="write an HTML feedback page per student",
@@ -143,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel graders")
     p.add_argument("--timeout", type=float, default=600, help="seconds allowed per submission")
     p.add_argument("--force", action="store_true", help="grade everything again")
+    p.add_argument("--no-sandbox", action="store_true", help="run kernels without bubblewrap")
     p.set_defaults(func=cmd_sample)
     return parser
 
@@ -151,7 +157,7 @@ def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except CollectError as err:
+    except (CollectError, SandboxUnavailable) as err:
         sys.exit(f"error: {err}")
 
 

@@ -1,33 +1,38 @@
-"""Grade every collected submission: each in its own scratch course folder, in parallel.
+"""Grade every collected submission, in batches of one assignment, batches in parallel.
 
-One submission = one ``nbgrader autograde`` run in a temporary copy of the course (its own
-kernel, its own copy of nbgrader's database), so a crash, a hang or a hostile notebook
-touches nothing but its scratch folder. Results go to the gradebook of record
-(:mod:`autograder.gradebook`) from the main process only.
+A batch is one ``nbgrader autograde`` run in a scratch copy of the course: nbgrader starts once
+per batch, and every notebook still gets a fresh kernel, sandboxed (:mod:`autograder.sandbox`)
+and limited (:mod:`autograder.limits`). A batch that crashes or overruns is split up and its
+notebooks are graded one by one, so one bad submission costs nobody else anything. Results go
+to the gradebook of record (:mod:`autograder.gradebook`) from the main process only.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
-import json
+import math
 import os
-import resource
 import signal
-import re
 import shutil
 import subprocess
+import sys
 import tempfile
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
 from tqdm import tqdm
 
+from . import sandbox, screening
 from .gradebook import Gradebook
-from .paths import NOTEBOOK, tool_env
+from .limits import CGROUP_ENV, limit_resources, process_cap
+from .paths import NOTEBOOK, REPO, SOURCES, tool_env
 from .sources import points_by_function
 
 GRADED_CACHE = "graded_notebooks"
+MAX_BATCH = 12      # notebooks per nbgrader run: start-up cost shared, little lost to a crash
+OUTPUT_KEPT = 20_000  # characters of each output kept in the graded notebook shown as feedback
 
 
 def grading_key(course: Path, assignment: str, notebook: Path) -> str:
@@ -43,13 +48,19 @@ def grading_key(course: Path, assignment: str, notebook: Path) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _tests_fingerprint(course: Path, assignment: str) -> str:
-    """The source notebook and the checks, read once per process rather than per submission."""
+    """The source notebook, the checks and the screening rules, read once per process."""
     import dropout_checks
 
     digest = hashlib.sha256((course / "source" / assignment / f"{NOTEBOOK}.ipynb").read_bytes())
-    for module in sorted(Path(dropout_checks.__file__).parent.glob("*.py")):
+    for module in [*sorted(Path(dropout_checks.__file__).parent.glob("*.py")), Path(screening.__file__)]:
         digest.update(module.read_bytes())
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _released_and_source(course: Path, assignment: str):
+    return (nbformat.read(course / "release" / assignment / f"{NOTEBOOK}.ipynb", as_version=4),
+            nbformat.read(course / "source" / assignment / f"{NOTEBOOK}.ipynb", as_version=4))
 
 
 def submissions(course: Path):
@@ -62,21 +73,6 @@ def _zero(student, assignment, digest, reason) -> dict:
     return {"student": student, "assignment": assignment, "sha256": digest, "score": 0.0,
             "max_score": float(sum(points.values())),
             "functions": {f: {"points": 0.0, "max_points": p, "reason": reason} for f, p in points.items()}}
-
-
-# Answer cells may not reach for the answers: the reference package, the experiments that use
-# it, or the instructor's files (sources with hidden tests, the gradebooks).
-FORBIDDEN = re.compile(r"dropout_reference|course_experiments|gradebook\.db|results\.db|[\\/]source[\\/]|solutions[\\/]")
-
-
-def forbidden_use(notebook: nbformat.NotebookNode) -> str | None:
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
-            match = FORBIDDEN.search(cell.source)
-            if match:
-                return (f"an answer cell uses {match.group(0)!r}: submissions may not import the reference "
-                        "solution or read the hidden tests or the gradebook, so this exercise scores 0")
-    return None
 
 
 def _reason(cell) -> str:
@@ -96,75 +92,191 @@ def _reason(cell) -> str:
     return "no points: the test cell did not run to completion (timeout or kernel crash)"
 
 
-def _read_scores(scratch: Path, student: str, assignment: str) -> dict[str, tuple[float, float]]:
-    from nbgrader.api import Gradebook as NbgraderGradebook
+def _seconds(cell) -> float:
+    """How long a cell ran, from the timing nbclient records in its metadata."""
+    from datetime import datetime
 
-    with NbgraderGradebook(f"sqlite:///{scratch / 'gradebook.db'}") as gb:
-        nb = gb.find_submission_notebook(NOTEBOOK, assignment, student)
-        return {g.name: (float(g.score), float(g.max_score)) for g in nb.grades}
-
-
-MEMORY_LIMIT = 6 * 2**30      # bytes of address space per process (nbgrader and the kernel)
-FILE_SIZE_LIMIT = 512 * 2**20  # bytes any one written file may reach (runaway output)
-
-
-def _limit_resources() -> None:
-    """Runs in the grading subprocess before nbgrader starts; the kernel inherits the limits."""
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    os.setsid()  # its own process group, so a timeout can stop every child with it
-
-
-def grade_one(course: Path, student: str, assignment: str, notebook: Path, timeout: float = 600,
-              cell_timeout: int = 60) -> dict:
-    """Grade one submission; never raises for anything the submission does."""
-    digest = grading_key(course, assignment, notebook)
+    timing = cell.metadata.get("execution", {})
     try:
-        submitted = nbformat.read(notebook, as_version=4)
-        nbformat.validate(submitted)
-    except Exception as err:  # noqa: BLE001 - any unreadable file is the student's, not ours
-        return _zero(student, assignment, digest, f"the submitted file is not a valid notebook ({type(err).__name__})")
-    cheating = forbidden_use(submitted)
-    if cheating:
-        return _zero(student, assignment, digest, cheating)
+        start, end = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                      for k in ("iopub.status.busy", "iopub.status.idle"))
+    except (KeyError, ValueError):
+        return 0.0
+    return (end - start).total_seconds()
+
+
+def _answer_error(cells: list, test_index: int, cell_timeout: int) -> str | None:
+    """The error of the answer cell just above a test, when it raised one."""
+    for cell in reversed(cells[:test_index]):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            return None  # reached the previous test without meeting an answer cell
+        if meta.get("solution"):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") != "error" or output.get("ename") == "NotImplementedError":
+                    continue
+                if output.get("ename") == "KeyboardInterrupt" and _seconds(cell) >= cell_timeout - 1:
+                    return f"the answer cell did not finish within {cell_timeout} s and was interrupted"
+                return f"the answer cell raised {output.get('ename')}: {output.get('evalue', '')}"[:400]
+            return None
+    return None
+
+
+def _functions(assignment: str, scores: dict, graded: nbformat.NotebookNode, cell_timeout: int) -> dict:
+    index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(graded.cells)}
+    functions = {}
+    for grade_id, max_points in points_by_function(assignment).items():
+        score = scores.get(grade_id, 0.0)
+        reason = ""
+        if score < max_points:
+            reason = _reason(graded.cells[index[grade_id]]) if grade_id in index else "the test cell is missing"
+            cause = _answer_error(graded.cells, index[grade_id], cell_timeout) if grade_id in index else None
+            if cause:
+                reason = f"{reason} ({cause})"
+        functions[grade_id] = {"points": score, "max_points": max_points, "reason": reason}
+    return functions
+
+
+def _result(student, assignment, digest, functions) -> dict:
+    return {"student": student, "assignment": assignment, "sha256": digest,
+            "score": sum(f["points"] for f in functions.values()),
+            "max_score": float(sum(f["max_points"] for f in functions.values())), "functions": functions}
+
+
+def _trim_outputs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Cut runaway output (a student may print 100 MB) down to what feedback can show."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and len(output.get("text", "")) > OUTPUT_KEPT:
+                cut = len(output.text) - OUTPUT_KEPT
+                output.text = output.text[:OUTPUT_KEPT] + f"\n[... {cut} more characters cut by the grader]\n"
+    return notebook
+
+
+def _hidden_from_kernels(course: Path, scratch: Path) -> list[str]:
+    """Folders a student kernel must not see: the course (or its contents, when the course
+    folder also holds the software), the exercise sources and the scratch course."""
+    course = course.resolve()
+    software = [Path(sys.prefix).resolve(), REPO]
+    if any(course == s or course in s.parents for s in software):
+        hidden = [str(p) for p in course.iterdir() if p.is_dir() and not any(p == s or p in s.parents for s in software)]
+    else:
+        hidden = [str(course)]
+    return [*hidden, str(SOURCES), str(scratch)]
+
+
+def _run_nbgrader(course: Path, scratch: Path, assignment: str, timeout: float, cell_timeout: int,
+                  isolate: bool) -> tuple[bool, str]:
+    """One ``nbgrader autograde`` over the scratch course; (finished in time, stderr)."""
+    env = tool_env()
+    env["OMP_NUM_THREADS"] = "1"  # kernels run side by side: one thread each keeps cores free
+    if isolate:
+        env["JUPYTER_PATH"] = str(sandbox.write_kernelspec(scratch / "jupyter"))
+        env[sandbox.HIDE_ENV] = os.pathsep.join(_hidden_from_kernels(course, scratch))
+        env[sandbox.SCRATCH_ENV] = str(scratch)
+    with process_cap() as cgroup:
+        if cgroup is not None:
+            env[CGROUP_ENV] = str(cgroup)
+        proc = subprocess.Popen(["nbgrader", "autograde", assignment, "--force", f"--Execute.timeout={cell_timeout}"],
+                                cwd=scratch, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=limit_resources)
+        try:
+            _, stderr = proc.communicate(timeout=timeout)
+            return True, stderr
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # nbgrader, its kernels and anything they started
+            proc.communicate()
+            return False, ""
+
+
+def grade_batch(course: Path, assignment: str, items: list[tuple[str, Path]], timeout: float = 600,
+                cell_timeout: int = 60, isolate: bool = True) -> list[dict]:
+    """Grade several submissions of one assignment; never raises for anything they do.
+
+    ``items`` are (student, notebook path); ``timeout`` is per notebook.
+    """
+    released, source = _released_and_source(course, assignment)
+    results, runnable = [], []
+    for student, notebook in items:
+        digest = grading_key(course, assignment, notebook)
+        screened = screening.screen(notebook, released, source)
+        if screened.reason:
+            results.append(_zero(student, assignment, digest, screened.reason))
+        else:
+            runnable.append((student, digest, screened.notebook))
+    if not runnable:
+        return results
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         scratch = Path(tmp)
         for name in ("nbgrader_config.py", "gradebook.db"):
             shutil.copy(course / name, scratch / name)
-        shutil.copytree(course / "source" / assignment, scratch / "source" / assignment)
         shutil.copytree(course / "release" / assignment, scratch / "release" / assignment)
-        target = scratch / "submitted" / student / assignment / f"{NOTEBOOK}.ipynb"
-        target.parent.mkdir(parents=True)
-        shutil.copyfile(notebook, target)
-        proc = subprocess.Popen(["nbgrader", "autograde", assignment, "--student", student, "--force",
-                                 f"--Execute.timeout={cell_timeout}"],
-                                cwd=scratch, env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, preexec_fn=_limit_resources)
-        try:
-            _, stderr = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # nbgrader, its kernel and anything they started
-            proc.communicate()
-            return _zero(student, assignment, digest, f"grading took longer than {timeout:.0f} s and was stopped")
-        graded = scratch / "autograded" / student / assignment / f"{NOTEBOOK}.ipynb"
-        if not graded.exists():
-            tail = stderr.strip().splitlines()[-1:] or ["no message"]
-            return _zero(student, assignment, digest, f"nbgrader could not grade it: {tail[0][:300]}")
-        scores = _read_scores(scratch, student, assignment)
-        cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nbformat.read(graded, as_version=4).cells}
-        functions = {}
-        for grade_id, max_points in points_by_function(assignment).items():
-            score, _ = scores.get(grade_id, (0.0, max_points))
-            reason = "" if score >= max_points else _reason(cells.get(grade_id, {}))
-            functions[grade_id] = {"points": score, "max_points": max_points, "reason": reason}
-        # Keep the graded notebook; `feedback` renders it later, so grading pays no second start-up.
-        keep = course / GRADED_CACHE / student / f"{assignment}.ipynb"
-        keep.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(graded, keep)
-    total = sum(f["points"] for f in functions.values())
-    return {"student": student, "assignment": assignment, "sha256": digest, "score": total,
-            "max_score": float(sum(f["max_points"] for f in functions.values())), "functions": functions}
+        for student, _, notebook in runnable:
+            target = scratch / "submitted" / student / assignment / f"{NOTEBOOK}.ipynb"
+            target.parent.mkdir(parents=True)
+            nbformat.write(notebook, target)
+        finished, stderr = _run_nbgrader(course, scratch, assignment, timeout * len(runnable), cell_timeout, isolate)
+        from nbgrader.api import Gradebook as NbgraderGradebook, MissingEntry
+
+        with NbgraderGradebook(f"sqlite:///{scratch / 'gradebook.db'}") as gb:
+            for student, digest, notebook in runnable:
+                graded = scratch / "autograded" / student / assignment / f"{NOTEBOOK}.ipynb"
+                try:
+                    nb = gb.find_submission_notebook(NOTEBOOK, assignment, student)
+                    scores = {g.name: float(g.score) for g in nb.grades}
+                except MissingEntry:
+                    scores = None
+                if not graded.exists() or scores is None:
+                    if len(runnable) > 1:  # find out on its own what went wrong with this one
+                        results.extend(grade_batch(course, assignment, [(student, _original(items, student))],
+                                                   timeout, cell_timeout, isolate))
+                    elif not finished:
+                        results.append(_zero(student, assignment, digest,
+                                             f"grading took longer than {timeout:.0f} s and was stopped"))
+                    else:
+                        results.append(_zero(student, assignment, digest, _failure(stderr)))
+                    continue
+                graded_nb = _trim_outputs(nbformat.read(graded, as_version=4))
+                results.append(_result(student, assignment, digest, _functions(assignment, scores, graded_nb, cell_timeout)))
+                # Kept for `feedback`, which renders it later: grading pays no second start-up.
+                keep = course / GRADED_CACHE / student / f"{assignment}.ipynb"
+                keep.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(graded_nb, keep)
+    return results
+
+
+def _original(items, student) -> Path:
+    return next(path for s, path in items if s == student)
+
+
+def _failure(stderr: str) -> str:
+    if "DeadKernelError" in stderr or "Kernel died" in stderr:
+        return ("the notebook's kernel died while it ran (did an answer cell end its own process or crash it?), "
+                "so nothing could be graded")
+    tail = [line for line in stderr.strip().splitlines() if line.strip()][-1:] or ["no message"]
+    return f"nbgrader could not grade it: {tail[0][:300]}"
+
+
+def grade_one(course: Path, student: str, assignment: str, notebook: Path, timeout: float = 600,
+              cell_timeout: int = 60, isolate: bool = True) -> dict:
+    """Grade one submission on its own (a batch of one)."""
+    return grade_batch(course, assignment, [(student, notebook)], timeout, cell_timeout, isolate)[0]
+
+
+def plan_batches(todo: list[tuple[str, str, Path]], jobs: int) -> list[tuple[str, list[tuple[str, Path]]]]:
+    """Split the work into batches of one assignment, about two per worker, largest first.
+
+    Few batches share nbgrader's start-up; enough of them keep every worker busy to the end.
+    """
+    size = max(1, min(MAX_BATCH, math.ceil(len(todo) / (2 * max(1, jobs)))))
+    by_assignment = defaultdict(list)
+    for student, assignment, notebook in todo:
+        by_assignment[assignment].append((student, notebook))
+    batches = []
+    for assignment, items in sorted(by_assignment.items()):
+        count = math.ceil(len(items) / size)
+        batches += [(assignment, items[k::count]) for k in range(count)]
+    return sorted(batches, key=lambda batch: len(batch[1]), reverse=True)
 
 
 def _pending(course: Path, gradebook: Gradebook, force: bool):
@@ -178,35 +290,43 @@ def _pending(course: Path, gradebook: Gradebook, force: bool):
 
 
 def grade_all(course: Path, gradebook: Gradebook, jobs: int = 2, timeout: float = 600, force: bool = False,
-              scheduler: str | None = None) -> dict:
+              scheduler: str | None = None, isolate: bool = True, cell_timeout: int = 60) -> dict:
     """Grade what is new or changed; returns counts. Safe to stop and start again.
 
     With ``scheduler`` (a Dask distributed address such as ``tcp://10.0.0.5:8786``) the
-    notebooks are graded on the cluster's workers, which must see the course folder at the
+    batches are graded on the cluster's workers, which must see the course folder at the
     same path (a shared file system); results still reach the gradebook from here only.
+    ``isolate=False`` runs kernels without the bubblewrap sandbox (trusted submissions only).
     """
+    if isolate:
+        sandbox.require_bwrap()
     todo, skipped = _pending(course, gradebook, force)
+    batches = plan_batches(todo, jobs)
+    with tqdm(total=len(todo), unit="notebook", desc="grading" + (" (dask)" if scheduler else ""),
+              disable=not todo) as bar:
+        for results in _graded_batches(course, batches, jobs, timeout, cell_timeout, isolate, scheduler):
+            for result in results:
+                gradebook.record(result)
+            bar.set_postfix_str(f"last batch: {results[0]['assignment']}" if results else "")
+            bar.update(len(results))
+    return {"graded": len(todo), "unchanged": skipped}
+
+
+def _graded_batches(course, batches, jobs, timeout, cell_timeout, isolate, scheduler):
+    """Each batch's results as soon as it is done, graded here or on a Dask cluster."""
     if scheduler:
-        return _grade_on_dask(course, gradebook, todo, skipped, timeout, scheduler)
-    # Each task is a subprocess, so threads are enough to keep every core busy.
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
-            tqdm(total=len(todo), unit="notebook", desc="grading", disable=not todo) as bar:
-        futures = {pool.submit(grade_one, course, s, a, nb, timeout): (s, a) for s, a, nb in todo}
+        from distributed import Client, as_completed as dask_completed
+
+        with Client(scheduler) as client:
+            futures = [client.submit(grade_batch, course, assignment, items, timeout, cell_timeout, isolate, pure=False,
+                                     key=f"grade-{assignment}-{'-'.join(s for s, _ in items)}"[:200])
+                       for assignment, items in batches]
+            for future in dask_completed(futures):
+                yield future.result()
+        return
+    # Each batch is a subprocess, so threads are enough to keep every core busy.
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(grade_batch, course, assignment, items, timeout, cell_timeout, isolate)
+                   for assignment, items in batches]
         for future in as_completed(futures):
-            gradebook.record(future.result())
-            bar.set_postfix_str("/".join(futures[future]))
-            bar.update()
-    return {"graded": len(todo), "unchanged": skipped}
-
-
-def _grade_on_dask(course, gradebook, todo, skipped, timeout, scheduler) -> dict:
-    from distributed import Client, as_completed as dask_completed
-
-    with Client(scheduler) as client, tqdm(total=len(todo), unit="notebook", desc="grading (dask)",
-                                           disable=not todo) as bar:
-        futures = [client.submit(grade_one, course, s, a, nb, timeout, pure=False, key=f"grade-{s}-{a}")
-                   for s, a, nb in todo]
-        for future in dask_completed(futures):
-            gradebook.record(future.result())
-            bar.update()
-    return {"graded": len(todo), "unchanged": skipped}
+            yield future.result()

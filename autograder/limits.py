@@ -1,0 +1,82 @@
+"""Resource limits for one grading process (nbgrader plus the kernels it starts)."""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import resource
+import signal
+import time
+import uuid
+from pathlib import Path
+
+MEMORY_LIMIT = 6 * 2**30      # bytes of address space per process
+FILE_SIZE_LIMIT = 512 * 2**20  # bytes any one written file may reach (runaway output)
+
+
+MAX_TASKS = 512               # processes and threads of one kernel and its children
+CGROUP_ENV = "DROPOUT_GRADER_CGROUP"  # the cgroup each sandboxed kernel joins (root only)
+PR_SET_PDEATHSIG = 1
+
+
+def limit_resources() -> None:
+    """A ``preexec_fn``: limits inherited by nbgrader and every kernel it starts."""
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    os.setsid()  # its own process group, so a timeout can stop every child with it
+    # If the grader itself is killed, nbgrader goes too (and its sandboxed kernels with it).
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def join_cgroup(group: str | None) -> None:
+    if group:
+        Path(group, "cgroup.procs").write_text(str(os.getpid()))
+
+
+def _pids_hierarchy() -> Path | None:
+    """Where root can make a `pids` cgroup (v1 or v2); None when it cannot."""
+    if os.geteuid() != 0:
+        return None  # ordinary users get RLIMIT_NPROC from the kernel launcher instead
+    v1 = Path("/sys/fs/cgroup/pids")
+    if (v1 / "cgroup.procs").exists():
+        return v1
+    v2 = Path("/sys/fs/cgroup")
+    with contextlib.suppress(OSError):
+        if "pids" in (v2 / "cgroup.subtree_control").read_text().split():
+            return v2
+    return None
+
+
+@contextlib.contextmanager
+def process_cap(max_tasks: int = MAX_TASKS):
+    """A fresh `pids` cgroup capped at ``max_tasks`` (None where cgroups are out of reach).
+
+    Root is exempt from RLIMIT_NPROC, so this is what stops a fork bomb when grading as root.
+    On the way out every process left in the group is killed and the group removed.
+    """
+    hierarchy = _pids_hierarchy()
+    group = hierarchy / f"dropout-grader-{uuid.uuid4().hex[:12]}" if hierarchy else None
+    try:
+        group.mkdir()
+        (group / "pids.max").write_text(str(max_tasks))
+    except (OSError, AttributeError):
+        group = None
+    try:
+        yield group
+    finally:
+        if group is not None:
+            _empty_and_remove(group)
+
+
+def _empty_and_remove(group: Path) -> None:
+    for _ in range(50):
+        with contextlib.suppress(OSError):
+            pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            if not pids:
+                group.rmdir()
+                return
+        time.sleep(0.1)
