@@ -177,7 +177,8 @@ def _run_nbgrader(course: Path, scratch: Path, assignment: str, timeout: float, 
     with process_cap() as cgroup:
         if cgroup is not None:
             env[CGROUP_ENV] = str(cgroup)
-        proc = subprocess.Popen(["nbgrader", "autograde", assignment, "--force", f"--Execute.timeout={cell_timeout}"],
+        proc = subprocess.Popen([sys.executable, "-m", "autograder.nbgrader_entry", assignment, "--force",
+                                 f"--Execute.timeout={cell_timeout}"],
                                 cwd=scratch, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                 preexec_fn=limit_resources)
         try:
