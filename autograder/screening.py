@@ -68,6 +68,9 @@ def tampering(source: str, protected: set[str]) -> str | None:
         tree = ast.parse(source)
     except SyntaxError:
         return None  # it fails on its own when run, and costs only what it breaks
+    # Attributes of any module, the tests' or one this code imports itself, are off limits.
+    modules = protected | {(a.asname or a.name).split(".")[0] for node in ast.walk(tree)
+                           if isinstance(node, (ast.Import, ast.ImportFrom)) for a in node.names}
     for node in ast.walk(tree):
         line = getattr(node, "lineno", "?")
         if isinstance(node, ast.Name) and node.id in TAMPERING_NAMES:
@@ -88,7 +91,7 @@ def tampering(source: str, protected: set[str]) -> str | None:
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
             targets = [node.target]
         for target in targets:
-            if isinstance(target, ast.Attribute) and _root_name(target) in protected:
+            if isinstance(target, ast.Attribute) and _root_name(target) in modules:
                 return f"it changes {ast.unparse(target)} (line {line})"
         if isinstance(node, ast.Module):
             for statement in node.body:
@@ -117,6 +120,8 @@ def _rebuild(submitted, released) -> nbformat.NotebookNode:
     so the notebook runs in the order the student ran it.
     """
     released_ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in released.cells]
+    # Released cells without an id (instructions) are recognised by their text.
+    released_text = {c.source: i for i, c in enumerate(released.cells) if released_ids[i] is None}
     answer_ids = {c.metadata["nbgrader"]["grade_id"] for c in released.cells
                   if c.metadata.get("nbgrader", {}).get("solution")}
     answers: dict[str, str] = {}
@@ -124,12 +129,15 @@ def _rebuild(submitted, released) -> nbformat.NotebookNode:
     anchor = -1
     for cell in submitted.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in released_ids and grade_id not in answers:
+        if grade_id is None and cell.source in released_text:
+            anchor = released_text[cell.source]
+            continue
+        if grade_id is not None and grade_id in released_ids and grade_id not in answers:
             anchor = released_ids.index(grade_id)
             if grade_id in answer_ids and cell.cell_type == "code":
                 answers[grade_id] = cell.source
             continue
-        if grade_id in released_ids and grade_id not in answer_ids:
+        if grade_id is not None and grade_id in released_ids and grade_id not in answer_ids:
             continue  # a copy of a test or of given code: the release has the real one
         maker = nbformat.v4.new_code_cell if cell.cell_type == "code" else nbformat.v4.new_markdown_cell
         added.setdefault(anchor, []).append(maker(cell.source))

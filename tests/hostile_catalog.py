@@ -98,11 +98,14 @@ def _retag_test(nb, course, repo):
 
 
 def _extra_cells(nb, course, repo):
+    """A helper in a cell of the student's own that the answer needs: dropping it would cost points."""
     answer = _cell(nb, "answer_02")
+    assert "rng.random(x.shape) >= p_drop" in answer.source
+    answer.source = answer.source.replace("rng.random(x.shape) >= p_drop", "rng.random(x.shape) >= threshold(p_drop)")
     at = nb.cells.index(answer)
     nb.cells.insert(at, nbformat.v4.new_markdown_cell("My notes: a helper first."))
-    nb.cells.insert(at + 1, nbformat.v4.new_code_cell("def keep_probability(p_drop):\n    return 1.0 - p_drop"))
-    nb.cells.append(nbformat.v4.new_code_cell("print(keep_probability(0.25))"))
+    nb.cells.insert(at + 1, nbformat.v4.new_code_cell("def threshold(p_drop):\n    return p_drop"))
+    nb.cells.append(nbformat.v4.new_code_cell("print(threshold(0.25))"))
 
 
 def _missing_answer(nb, course, repo):
