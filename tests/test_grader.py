@@ -2,7 +2,6 @@
 
 One module-scoped run (about two minutes on two cores) feeds every assertion below.
 """
-import hashlib
 import json
 import shutil
 import subprocess
@@ -20,17 +19,9 @@ from autograder.release import release, student_notebook_for_book
 from autograder.report import export, feedback
 from autograder.sample_class import EXPECTED_LOSSES, STUDENTS, submission
 from autograder.sources import points_by_function
+from tree_digest import tree_digest
 
 FULL_MARKS = {s for s, (_, _, edits) in STUDENTS.items() if edits == []}
-
-
-def tree_digest(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            digest.update(str(path.relative_to(folder)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def comparable(rows) -> list[dict]:

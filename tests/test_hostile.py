@@ -5,7 +5,6 @@ assertion below reads its results: each case's grade and reason, the honest stud
 untouched by their neighbours, no submitted file changed, no stray process left, and a
 gradebook that a second run leaves as it is.
 """
-import hashlib
 import shutil
 import time
 from pathlib import Path
@@ -19,18 +18,10 @@ from autograder.grading import GRADED_CACHE, grade_all
 from autograder.paths import REPO, SAMPLE_CLASS
 from autograder.release import release
 from hostile_catalog import EXPECTED, FULL, build
+from tree_digest import tree_digest
 
 CELL_TIMEOUT = 20  # seconds; the honest tests need well under one
 HONEST = {"honest_alice": ("alice", 6.0), "honest_carol": ("carol", 3.0)}
-
-
-def tree_digest(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            digest.update(str(path.relative_to(folder)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def sleepers() -> list[int]:
