@@ -4,7 +4,8 @@ nbgrader (trusted) starts kernels through a kernel spec we write into the scratc
 spec runs this module, which wraps the real IPython kernel in ``bwrap``:
 
 * the whole file system is mounted read-only; the only writable places are the notebook's own
-  folder and a private ``/tmp``;
+  folder and a private temporary folder (``TMPDIR`` and ``HOME``); ``/tmp`` is emptied too,
+  unless the project itself lives there;
 * the instructor's course folder (hidden tests, gradebooks, other students' work), the
   exercise sources and the scratch course around the notebook are replaced by empty folders;
 * new PID and IPC namespaces: when the kernel ends, everything it started ends with it;
@@ -32,7 +33,7 @@ from pathlib import Path
 from .limits import CGROUP_ENV, MAX_TASKS, join_cgroup
 
 HIDE_ENV = "DROPOUT_GRADER_HIDE"  # os.pathsep-separated folders the kernel must not see
-SCRATCH_ENV = "DROPOUT_GRADER_SCRATCH"  # where kernels' private /tmp folders go (removed with it)
+SCRATCH_ENV = "DROPOUT_GRADER_SCRATCH"  # where kernels' private temporary folders go (removed with it)
 KEPT_ENV = ("PATH", "LANG", "LC_ALL", "MPLBACKEND", "OMP_NUM_THREADS", "PYDEVD_DISABLE_FILE_VALIDATION")
 
 
@@ -89,17 +90,29 @@ def _tasks_of(uid: int) -> int:
     return total
 
 
+def _software_under(folder: str) -> bool:
+    """Whether the interpreter, the venv or the project live below ``folder`` (a clone in /tmp)."""
+    from .paths import REPO
+
+    needed = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve(), REPO]
+    return any(Path(folder) in p.resolve().parents for p in needed)
+
+
 def _bwrap_command(bwrap: str, workdir: str, private: str, runtime_dir: str, kernel_args: list[str]) -> list[str]:
-    cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-           "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
-    hidden = [p for p in [*os.environ.get(HIDE_ENV, "").split(os.pathsep), runtime_dir] if p and os.path.isdir(p)]
+    cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
+    if not _software_under("/tmp"):
+        cmd += ["--tmpfs", "/tmp"]  # other programs' temporary files out of sight too
+    hidden = [p for p in [*os.environ.get(HIDE_ENV, "").split(os.pathsep), runtime_dir]
+              if p and os.path.isdir(p) and not _software_under(p)]
     for path in hidden:
         cmd += ["--tmpfs", path]
-    cmd += ["--bind", workdir, workdir, "--bind", private, "/tmp/kernel", "--chdir", workdir,
+    home = f"{private}/home"
+    # Mounted after the hiding, so these two stay visible (and writable) inside hidden folders.
+    cmd += ["--bind", workdir, workdir, "--bind", private, private, "--chdir", workdir,
             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session",
             "--cap-drop", "ALL",
-            "--clearenv", "--setenv", "HOME", "/tmp/kernel/home", "--setenv", "TMPDIR", "/tmp",
-            "--setenv", "MPLCONFIGDIR", "/tmp/kernel/home/.mpl", "--setenv", "IPYTHONDIR", "/tmp/kernel/home/.ipython"]
+            "--clearenv", "--setenv", "HOME", home, "--setenv", "TMPDIR", private,
+            "--setenv", "MPLCONFIGDIR", f"{home}/.mpl", "--setenv", "IPYTHONDIR", f"{home}/.ipython"]
     for name in KEPT_ENV:
         if name in os.environ:
             cmd += ["--setenv", name, os.environ[name]]
@@ -115,7 +128,7 @@ def main(argv: list[str]) -> None:
     (Path(private) / "home").mkdir()
     # The runtime folder holding the original is hidden (it has other kernels' keys): pass a copy.
     shutil.copyfile(connection, Path(private) / "connection.json")
-    kernel_args = [a if a != str(connection) else "/tmp/kernel/connection.json" for a in argv]
+    kernel_args = [a if a != str(connection) else f"{private}/connection.json" for a in argv]
     join_cgroup(os.environ.get(CGROUP_ENV))  # as root: the grader's `pids` cgroup caps processes
     if os.geteuid() != 0:
         # Ordinary users: RLIMIT_NPROC (root ignores it, hence the cgroup above).

@@ -109,5 +109,8 @@ def test_kernel_sandbox_hides_and_protects(tmp_path, monkeypatch):
     text = " ".join(command)
     assert text.startswith("bwrap --ro-bind / /")
     assert f"--tmpfs {tmp_path}" in text and "/nonexistent" not in text
-    assert "--bind /work/dir /work/dir" in text and "--cap-drop ALL" in text and "--clearenv" in text
+    assert "--bind /work/dir /work/dir" in text and "--bind /scratch/kernel-1 /scratch/kernel-1" in text
+    assert "--cap-drop ALL" in text and "--clearenv" in text and "TMPDIR /scratch/kernel-1" in text
     assert command.index("--bind") > command.index(str(tmp_path)), "the work folder is mounted after the hiding"
+    tmp_emptied = any(command[i:i + 2] == ["--tmpfs", "/tmp"] for i in range(len(command)))
+    assert tmp_emptied != sandbox._software_under("/tmp"), "/tmp is emptied unless the project lives there"
