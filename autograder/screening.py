@@ -7,6 +7,7 @@ cells (and any cells they added) taken from the submission.
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from dataclasses import dataclass
 
@@ -26,6 +27,9 @@ TAMPERING_ATTRIBUTES = frozenset({  # as attributes of anything (`model.eval()` 
     "__subclasses__", "_getframe", "currentframe",
 })
 TAMPERING_MODULES = frozenset({"builtins", "ctypes", "gc", "importlib", "IPython", "inspect", "signal"})
+# `class AssertionError(...)` would change what the tests' own `except` clauses catch.
+BUILTIN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
+                               if isinstance(value, type) and issubclass(value, BaseException))
 # Calls that end the grading kernel itself.
 KERNEL_KILLERS = frozenset({"_exit", "kill", "killpg", "abort"})
 
@@ -96,7 +100,7 @@ def tampering(source: str, protected: set[str]) -> str | None:
         if isinstance(node, ast.Module):
             for statement in node.body:
                 for name in _top_level_names(statement):
-                    if name in protected or name.endswith(("Error", "Exception", "Failure")):
+                    if name in protected or name in BUILTIN_EXCEPTIONS:
                         return f"it redefines {name!r} (line {statement.lineno}), which the tests rely on"
     return None
 

@@ -24,7 +24,7 @@ PROTECTED = {"np", "checks", "torch", "nn", "F"}
     ("exec('x = 1')", "exec"),
     ("f = __import__('os')", "__import__"),
     ("class AssertionError(Exception):\n    pass", "AssertionError"),
-    ("ExerciseFailure = Exception", "ExerciseFailure"),
+    ("KeyError = ValueError", "KeyError"),
     ("def checks():\n    pass", "checks"),
     ("np = None", "np"),
     ("import os\nos._exit(0)", "end the grading kernel"),
@@ -42,6 +42,7 @@ def test_tampering_is_named(code, words):
     "import numpy as np\nrng = np.random.default_rng(0)\nx = rng.random((2, 3))",
     "cache = {}\ncache['mask'] = mask\nout = x * mask",
     "import sys\nprint('done', file=sys.stderr)\nsys.exit(0)",
+    "class ShapeError(ValueError):\n    pass",  # a student's own exception class
     "def broken(:\n    pass",  # a syntax error fails when run; screening has nothing to say
 ])
 def test_ordinary_code_is_not_flagged(code):
