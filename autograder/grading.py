@@ -238,7 +238,9 @@ def grade_batch(course: Path, assignment: str, items: list[tuple[str, Path]], ti
                         results.append(_zero(student, assignment, digest, _failure(stderr)))
                     continue
                 graded_nb = _trim_outputs(nbformat.read(graded, as_version=4))
-                results.append(_result(student, assignment, digest, _functions(assignment, scores, graded_nb, cell_timeout)))
+                attempt = screening.reached_for_instructor_files(graded_nb, [str(course.resolve())])
+                results.append(_zero(student, assignment, digest, attempt) if attempt else
+                               _result(student, assignment, digest, _functions(assignment, scores, graded_nb, cell_timeout)))
                 # Kept for `feedback`, which renders it later: grading pays no second start-up.
                 keep = course / GRADED_CACHE / student / f"{assignment}.ipynb"
                 keep.parent.mkdir(parents=True, exist_ok=True)

@@ -180,3 +180,21 @@ def screen(path, released: nbformat.NotebookNode, source: nbformat.NotebookNode)
                                   "numpy, torch, the test helpers, Python's built-ins or the kernel, so this "
                                   "exercise scores 0")
     return Screened(rebuilt, None)
+
+
+def reached_for_instructor_files(graded: nbformat.NotebookNode, hidden: list[str]) -> str | None:
+    """After the run: did a student cell fail while reaching for the course's hidden files?
+
+    The sandbox makes such a read fail; this turns the failure into the same verdict that a
+    visible attempt gets from :func:`screen`, however the path was spelled.
+    """
+    for cell in graded.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or (meta and not meta.get("solution")):
+            continue  # tests and given code are the release's, not the student's
+        for output in cell.get("outputs", []):
+            text = output.get("evalue", "") if output.get("output_type") == "error" else ""
+            if text and (FORBIDDEN.search(text) or any(path in text for path in hidden)):
+                return (f"an answer cell tried to reach the instructor's files ({output.get('ename')}: {text[:200]}); "
+                        "the grading sandbox hides them, and this exercise scores 0")
+    return None

@@ -23,7 +23,7 @@ FIRST_LOST = {"vanilla_dropout_forward": 0, "inverted_dropout_forward": 3}
 EXPECTED = {
     "imports_reference": (ZERO, "dropout_reference"),
     "reads_hidden_tests": (ZERO, "/source/"),
-    "reads_gradebook_obfuscated": (FIRST_LOST, "FileNotFoundError"),
+    "reads_gradebook_obfuscated": (ZERO, "tried to reach the instructor's files"),
     "edits_test_cell": (FULL, None),
     "deletes_test_cells": (FULL, None),
     "duplicates_test_cell": (FULL, None),

@@ -106,6 +106,7 @@ def test_runaway_output_is_trimmed_in_the_kept_notebook(hostile):
 
 def test_a_sandboxed_kernel_cannot_see_the_course(hostile):
     """The obfuscated read of the gradebook failed because the course folder is hidden, not missing."""
+    assert "FileNotFoundError" in hostile["rows"]["reads_gradebook_obfuscated"]["functions"]["vanilla_dropout_forward"]["reason"]
     assert (hostile["course"] / "gradebook.db").exists()
     reason = hostile["rows"]["reads_gradebook_obfuscated"]["functions"]["vanilla_dropout_forward"]["reason"]
     assert str(hostile["course"]) in reason
