@@ -26,12 +26,13 @@ from tqdm import tqdm
 
 from . import sandbox, screening
 from .gradebook import Gradebook
-from .limits import CGROUP_ENV, limit_resources, process_cap
+from .limits import CGROUP_ENV, limit_resources, owner_alive, process_cap, remove_stale_cgroups
 from .paths import NOTEBOOK, REPO, SOURCES, tool_env
 from .sources import points_by_function
 
 GRADED_CACHE = "graded_notebooks"
 MAX_BATCH = 12      # notebooks per nbgrader run: start-up cost shared, little lost to a crash
+SCRATCH_PREFIX = "dropout-grade-"  # then the grader's PID (see _remove_stale_scratch)
 OUTPUT_KEPT = 20_000  # characters of each output kept in the graded notebook shown as feedback
 
 
@@ -207,7 +208,7 @@ def grade_batch(course: Path, assignment: str, items: list[tuple[str, Path]], ti
             runnable.append((student, digest, screened.notebook))
     if not runnable:
         return results
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as tmp:
         scratch = Path(tmp)
         for name in ("nbgrader_config.py", "gradebook.db"):
             shutil.copy(course / name, scratch / name)
@@ -303,6 +304,8 @@ def grade_all(course: Path, gradebook: Gradebook, jobs: int = 2, timeout: float 
     """
     if isolate:
         sandbox.require_bwrap()
+    _remove_stale_scratch()
+    remove_stale_cgroups()
     todo, skipped = _pending(course, gradebook, force)
     batches = plan_batches(todo, jobs)
     with tqdm(total=len(todo), unit="notebook", desc="grading" + (" (dask)" if scheduler else ""),
@@ -313,6 +316,13 @@ def grade_all(course: Path, gradebook: Gradebook, jobs: int = 2, timeout: float 
             bar.set_postfix_str(f"last batch: {results[0]['assignment']}" if results else "")
             bar.update(len(results))
     return {"graded": len(todo), "unchanged": skipped}
+
+
+def _remove_stale_scratch() -> None:
+    """Scratch courses left by a grader that was killed before it could clean up."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
+        if not owner_alive(folder.name, SCRATCH_PREFIX):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _graded_batches(course, batches, jobs, timeout, cell_timeout, isolate, scheduler):

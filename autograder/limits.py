@@ -17,6 +17,7 @@ FILE_SIZE_LIMIT = 512 * 2**20  # bytes any one written file may reach (runaway o
 MAX_TASKS = 512               # processes and threads of one kernel and its children
 CGROUP_ENV = "DROPOUT_GRADER_CGROUP"  # the cgroup each sandboxed kernel joins (root only)
 PR_SET_PDEATHSIG = 1
+GROUP_PREFIX = "dropout-grader-"  # then the grader's PID, so leftovers of a killed run are known
 
 
 def limit_resources() -> None:
@@ -56,7 +57,7 @@ def process_cap(max_tasks: int = MAX_TASKS):
     On the way out every process left in the group is killed and the group removed.
     """
     hierarchy = _pids_hierarchy()
-    group = hierarchy / f"dropout-grader-{uuid.uuid4().hex[:12]}" if hierarchy else None
+    group = hierarchy / f"{GROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}" if hierarchy else None
     try:
         group.mkdir()
         (group / "pids.max").write_text(str(max_tasks))
@@ -66,6 +67,25 @@ def process_cap(max_tasks: int = MAX_TASKS):
         yield group
     finally:
         if group is not None:
+            _empty_and_remove(group)
+
+
+def owner_alive(name: str, prefix: str) -> bool:
+    """Whether the grader whose PID follows ``prefix`` in ``name`` is still running."""
+    try:
+        pid = int(name[len(prefix):].split("-")[0])
+    except ValueError:
+        return True  # not ours to judge
+    return Path(f"/proc/{pid}").exists()
+
+
+def remove_stale_cgroups() -> None:
+    """Groups left by a grader that was killed (SIGKILL skips every clean-up)."""
+    hierarchy = _pids_hierarchy()
+    if hierarchy is None:
+        return
+    for group in hierarchy.glob(f"{GROUP_PREFIX}*"):
+        if not owner_alive(group.name, GROUP_PREFIX):
             _empty_and_remove(group)
 
 

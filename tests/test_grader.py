@@ -246,6 +246,15 @@ def test_sigkill_mid_class_loses_nothing_and_resumes(graded, tmp_path):
     assert 3 <= partial < len(STUDENTS), "the kill should land in the middle of the class"
     again = subprocess.run(command, env=tool_env(), capture_output=True, text=True)
     assert f"graded {len(STUDENTS) - partial} submission(s)" in again.stdout, again.stdout + again.stderr[-2000:]
+    # What the killed run could not clean up, the next run did: its scratch courses and cgroups.
+    import tempfile
+
+    from autograder.grading import SCRATCH_PREFIX
+    from autograder.limits import GROUP_PREFIX, _pids_hierarchy
+
+    assert not list(Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}{first.pid}-*"))
+    hierarchy = _pids_hierarchy()
+    assert hierarchy is None or not list(hierarchy.glob(f"{GROUP_PREFIX}{first.pid}-*"))
     assert comparable(book.rows()) == comparable(graded["book"].rows())
 
 
