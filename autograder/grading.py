@@ -27,7 +27,7 @@ from tqdm import tqdm
 from . import sandbox, screening
 from .gradebook import Gradebook
 from .limits import CGROUP_ENV, limit_resources, owner_alive, process_cap, remove_stale_cgroups
-from .paths import NOTEBOOK, REPO, SOURCES, tool_env
+from .paths import NOTEBOOK, SOURCES, tool_env
 from .sources import points_by_function
 
 GRADED_CACHE = "graded_notebooks"
@@ -154,18 +154,6 @@ def _trim_outputs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return notebook
 
 
-def _hidden_from_kernels(course: Path, scratch: Path) -> list[str]:
-    """Folders a student kernel must not see: the course (or its contents, when the course
-    folder also holds the software), the exercise sources and the scratch course."""
-    course = course.resolve()
-    software = [Path(sys.prefix).resolve(), REPO]
-    if any(course == s or course in s.parents for s in software):
-        hidden = [str(p) for p in course.iterdir() if p.is_dir() and not any(p == s or p in s.parents for s in software)]
-    else:
-        hidden = [str(course)]
-    return [*hidden, str(SOURCES), str(scratch)]
-
-
 def _run_nbgrader(course: Path, scratch: Path, assignment: str, timeout: float, cell_timeout: int,
                   isolate: bool) -> tuple[bool, str]:
     """One ``nbgrader autograde`` over the scratch course; (finished in time, stderr)."""
@@ -173,7 +161,8 @@ def _run_nbgrader(course: Path, scratch: Path, assignment: str, timeout: float, 
     env["OMP_NUM_THREADS"] = "1"  # kernels run side by side: one thread each keeps cores free
     if isolate:
         env["JUPYTER_PATH"] = str(sandbox.write_kernelspec(scratch / "jupyter"))
-        env[sandbox.HIDE_ENV] = os.pathsep.join(_hidden_from_kernels(course, scratch))
+        # The sandbox narrows any of these that holds the software itself down to its other subfolders.
+        env[sandbox.HIDE_ENV] = os.pathsep.join(map(str, (course.resolve(), SOURCES, scratch)))
         env[sandbox.SCRATCH_ENV] = str(scratch)
     with process_cap() as cgroup:
         if cgroup is not None:
@@ -208,6 +197,24 @@ def grade_batch(course: Path, assignment: str, items: list[tuple[str, Path]], ti
             runnable.append((student, digest, screened.notebook))
     if not runnable:
         return results
+    graded, failed = _run_batch(course, assignment, runnable, timeout, cell_timeout, isolate)
+    results += graded
+    for student, digest, notebook, reason in failed:
+        if len(runnable) > 1:  # on its own, a notebook shows what went wrong with it
+            alone, still = _run_batch(course, assignment, [(student, digest, notebook)], timeout, cell_timeout, isolate)
+            results += alone
+            if not still:
+                continue
+            reason = still[0][3]
+        results.append(_zero(student, assignment, digest, reason))
+    return results
+
+
+def _run_batch(course, assignment, runnable, timeout, cell_timeout, isolate) -> tuple[list[dict], list[tuple]]:
+    """One nbgrader run over screened notebooks: (results, [(student, digest, notebook, reason)] that failed)."""
+    from nbgrader.api import Gradebook as NbgraderGradebook, MissingEntry
+
+    results, failed = [], []
     with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as tmp:
         scratch = Path(tmp)
         for name in ("nbgrader_config.py", "gradebook.db"):
@@ -218,39 +225,28 @@ def grade_batch(course: Path, assignment: str, items: list[tuple[str, Path]], ti
             target.parent.mkdir(parents=True)
             nbformat.write(notebook, target)
         finished, stderr = _run_nbgrader(course, scratch, assignment, timeout * len(runnable), cell_timeout, isolate)
-        from nbgrader.api import Gradebook as NbgraderGradebook, MissingEntry
-
+        hidden = [str(course.resolve())]
         with NbgraderGradebook(f"sqlite:///{scratch / 'gradebook.db'}") as gb:
             for student, digest, notebook in runnable:
                 graded = scratch / "autograded" / student / assignment / f"{NOTEBOOK}.ipynb"
                 try:
-                    nb = gb.find_submission_notebook(NOTEBOOK, assignment, student)
-                    scores = {g.name: float(g.score) for g in nb.grades}
+                    scores = {g.name: float(g.score) for g in gb.find_submission_notebook(NOTEBOOK, assignment, student).grades}
                 except MissingEntry:
                     scores = None
                 if not graded.exists() or scores is None:
-                    if len(runnable) > 1:  # find out on its own what went wrong with this one
-                        results.extend(grade_batch(course, assignment, [(student, _original(items, student))],
-                                                   timeout, cell_timeout, isolate))
-                    elif not finished:
-                        results.append(_zero(student, assignment, digest,
-                                             f"grading took longer than {timeout:.0f} s and was stopped"))
-                    else:
-                        results.append(_zero(student, assignment, digest, _failure(stderr)))
+                    reason = (_failure(stderr) if finished else
+                              f"grading took longer than {timeout:.0f} s and was stopped")
+                    failed.append((student, digest, notebook, reason))
                     continue
                 graded_nb = _trim_outputs(nbformat.read(graded, as_version=4))
-                attempt = screening.reached_for_instructor_files(graded_nb, [str(course.resolve())])
+                attempt = screening.reached_for_instructor_files(graded_nb, hidden)
                 results.append(_zero(student, assignment, digest, attempt) if attempt else
                                _result(student, assignment, digest, _functions(assignment, scores, graded_nb, cell_timeout)))
                 # Kept for `feedback`, which renders it later: grading pays no second start-up.
                 keep = course / GRADED_CACHE / student / f"{assignment}.ipynb"
                 keep.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(graded_nb, keep)
-    return results
-
-
-def _original(items, student) -> Path:
-    return next(path for s, path in items if s == student)
+    return results, failed
 
 
 def _failure(stderr: str) -> str:

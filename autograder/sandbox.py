@@ -91,21 +91,31 @@ def _tasks_of(uid: int) -> int:
 
 
 def _software_under(folder: str) -> bool:
-    """Whether the interpreter, the venv or the project live below ``folder`` (a clone in /tmp)."""
+    """Whether the interpreter, the venv or the project live at or below ``folder``."""
     from .paths import REPO
 
     needed = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve(), REPO]
-    return any(Path(folder) in p.resolve().parents for p in needed)
+    folder = Path(folder).resolve()
+    return any(folder == p.resolve() or folder in p.resolve().parents for p in needed)
+
+
+def _to_hide(folder: str) -> list[str]:
+    """``folder`` itself, or, when it holds the software (a course folder that contains the
+    project, a clone under /tmp), those of its subfolders that do not."""
+    if not os.path.isdir(folder):
+        return []
+    if not _software_under(folder):
+        return [folder]
+    return [str(child) for child in Path(folder).iterdir() if child.is_dir() and not _software_under(str(child))]
 
 
 def _bwrap_command(bwrap: str, workdir: str, private: str, runtime_dir: str, kernel_args: list[str]) -> list[str]:
     cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
     if not _software_under("/tmp"):
         cmd += ["--tmpfs", "/tmp"]  # other programs' temporary files out of sight too
-    hidden = [p for p in [*os.environ.get(HIDE_ENV, "").split(os.pathsep), runtime_dir]
-              if p and os.path.isdir(p) and not _software_under(p)]
-    for path in hidden:
-        cmd += ["--tmpfs", path]
+    for folder in [*os.environ.get(HIDE_ENV, "").split(os.pathsep), runtime_dir]:
+        for path in _to_hide(folder) if folder else []:
+            cmd += ["--tmpfs", path]
     home = f"{private}/home"
     # Mounted after the hiding, so these two stay visible (and writable) inside hidden folders.
     cmd += ["--bind", workdir, workdir, "--bind", private, private, "--chdir", workdir,
