@@ -56,13 +56,13 @@ def process_cap(max_tasks: int = MAX_TASKS):
     Root is exempt from RLIMIT_NPROC, so this is what stops a fork bomb when grading as root.
     On the way out every process left in the group is killed and the group removed.
     """
-    hierarchy = _pids_hierarchy()
-    group = hierarchy / f"{GROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}" if hierarchy else None
-    try:
-        group.mkdir()
-        (group / "pids.max").write_text(str(max_tasks))
-    except (OSError, AttributeError):
-        group = None
+    hierarchy, group = _pids_hierarchy(), None
+    if hierarchy is not None:
+        candidate = hierarchy / f"{GROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        with contextlib.suppress(OSError):
+            candidate.mkdir()
+            (candidate / "pids.max").write_text(str(max_tasks))
+            group = candidate
     try:
         yield group
     finally:

@@ -40,8 +40,10 @@ class Screened:
     reason: str | None                      # why every function scores 0, when it does
 
 
-def _student_code(cells) -> list[tuple[int, str]]:
-    return [(i, c.source) for i, c in enumerate(cells) if c.cell_type == "code"]
+def is_students(cell) -> bool:
+    """An answer cell or a code cell the student added; tests and given code are the release's."""
+    meta = cell.metadata.get("nbgrader")
+    return cell.cell_type == "code" and (meta is None or bool(meta.get("solution")))
 
 
 def _bound_by_imports(notebook) -> set[str]:
@@ -166,10 +168,8 @@ def screen(path, released: nbformat.NotebookNode, source: nbformat.NotebookNode)
         return Screened(None, f"the submitted file is not a notebook this course can read ({type(err).__name__}: "
                               f"{str(err)[:120]}); export it again from Jupyter as .ipynb")
     rebuilt = _rebuild(submitted, released)
-    student_cells = [c for c in rebuilt.cells if c.cell_type == "code"
-                     and (c.metadata.get("nbgrader", {}).get("solution") or "nbgrader" not in c.metadata)]
     protected = _bound_by_imports(source)
-    for cell in student_cells:
+    for cell in filter(is_students, rebuilt.cells):
         match = FORBIDDEN.search(cell.source)
         if match:
             return Screened(None, f"an answer cell uses {match.group(0)!r}: submissions may not import the reference "
@@ -188,10 +188,7 @@ def reached_for_instructor_files(graded: nbformat.NotebookNode, hidden: list[str
     The sandbox makes such a read fail; this turns the failure into the same verdict that a
     visible attempt gets from :func:`screen`, however the path was spelled.
     """
-    for cell in graded.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or (meta and not meta.get("solution")):
-            continue  # tests and given code are the release's, not the student's
+    for cell in filter(is_students, graded.cells):
         for output in cell.get("outputs", []):
             text = output.get("evalue", "") if output.get("output_type") == "error" else ""
             if text and (FORBIDDEN.search(text) or any(path in text for path in hidden)):
