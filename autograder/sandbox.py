@@ -106,7 +106,9 @@ def _to_hide(folder: str) -> list[str]:
         return []
     if not _software_under(folder):
         return [folder]
-    return [str(child) for child in Path(folder).iterdir() if child.is_dir() and not _software_under(str(child))]
+    # Symbolic links are left alone: bwrap cannot mount over them, and their targets are hidden or not on their own.
+    return [str(child) for child in Path(folder).iterdir()
+            if child.is_dir() and not child.is_symlink() and not _software_under(str(child))]
 
 
 def _bwrap_command(bwrap: str, workdir: str, private: str, runtime_dir: str, kernel_args: list[str]) -> list[str]:

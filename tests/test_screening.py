@@ -115,3 +115,13 @@ def test_kernel_sandbox_hides_and_protects(tmp_path, monkeypatch):
     assert command.index("--bind") > command.index(str(tmp_path)), "the work folder is mounted after the hiding"
     tmp_emptied = any(command[i:i + 2] == ["--tmpfs", "/tmp"] for i in range(len(command)))
     assert tmp_emptied != sandbox._software_under("/tmp"), "/tmp is emptied unless the project lives there"
+
+
+def test_a_hidden_folder_holding_the_software_hides_only_its_other_subfolders(tmp_path, monkeypatch):
+    """A clone under /tmp: /tmp's other folders are hidden; the project and symbolic links are not."""
+    (tmp_path / "other").mkdir()
+    (tmp_path / "project").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "other")
+    monkeypatch.setattr(sandbox, "_software_under", lambda f: str(f) in (str(tmp_path), str(tmp_path / "project")))
+    assert sandbox._to_hide(str(tmp_path)) == [str(tmp_path / "other")]
+    assert sandbox._to_hide(str(tmp_path / "missing")) == []
