@@ -1,11 +1,51 @@
-"""Checks for the exercises: properties of *your* functions, stated in words.
+"""The trusted checker: turns data collected in a student's kernel into points and reasons.
 
-Nothing here implements dropout; each check calls the function you wrote and raises an
-``AssertionError`` that says which property failed, on what input. Random masks are never
-compared with a particular random stream: any correct mask passes, and every statistical
-check fails a correct answer with probability below 1e-11.
+Only the grader imports this package, in its own process; the sandbox hides it from student
+kernels. Each graded cell (``grade_id``) has one verdict here, which regenerates the inputs of
+its hidden test (:mod:`dropout_collect.plans`), reads what the student's functions returned
+(:mod:`dropout_collect.wire`) and raises :class:`Failure` with a sentence when a property
+does not hold. A verdict sees data only: whatever the kernel sends, it earns points only by
+being the correct answer.
 """
-from ._core import ExerciseFailure
-from . import numpy_checks, torch_checks
+from __future__ import annotations
 
-__all__ = ["ExerciseFailure", "numpy_checks", "torch_checks"]
+from dataclasses import dataclass
+
+from dropout_collect import wire
+
+from . import numpy_verdicts, torch_verdicts
+from ._core import DELTA, Failure
+
+# (assignment, grade_id) -> verdict(records); the hidden test of that cell calls the matching collector.
+VERDICTS = {**numpy_verdicts.VERDICTS, **torch_verdicts.VERDICTS}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    reason: str  # empty when passed
+
+
+def judge(assignment: str, grade_id: str, payload) -> Verdict:
+    """The verdict on one graded cell's collected payload (``None`` when none was collected)."""
+    verdict = VERDICTS.get((assignment, grade_id))
+    if verdict is None:
+        return Verdict(False, f"the grader has no check for {grade_id!r} in {assignment} (tell your instructor)")
+    if payload is None:
+        return Verdict(False, "")  # the caller knows why (cell error, timeout) and says so
+    try:
+        if not isinstance(payload, dict) or payload.get("version") != wire.VERSION:
+            raise wire.WireError("unknown format")
+        records = wire.decode(payload.get("records"))
+        verdict(records)
+    except Failure as failure:
+        return Verdict(False, str(failure))
+    except wire.WireError as err:
+        return Verdict(False, f"{grade_id}: the data collected from your functions was not readable ({err})")
+    except Exception as err:  # noqa: BLE001 - malformed data must cost only this function
+        return Verdict(False, f"{grade_id}: the data collected from your functions could not be judged "
+                              f"({type(err).__name__}: {str(err)[:200]})")
+    return Verdict(True, "")
+
+
+__all__ = ["DELTA", "Failure", "VERDICTS", "Verdict", "judge"]
