@@ -1,8 +1,7 @@
-"""Resource limits for one grading process (nbgrader plus the kernels it starts)."""
+"""Resource limits for student kernels: numbers, and the `pids` cgroup that caps processes as root."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import resource
 import signal
@@ -16,18 +15,7 @@ FILE_SIZE_LIMIT = 512 * 2**20  # bytes any one written file may reach (runaway o
 
 MAX_TASKS = 512               # processes and threads of one kernel and its children
 CGROUP_ENV = "DROPOUT_GRADER_CGROUP"  # the cgroup each sandboxed kernel joins (root only)
-PR_SET_PDEATHSIG = 1
 GROUP_PREFIX = "dropout-grader-"  # then the grader's PID, so leftovers of a killed run are known
-
-
-def limit_resources() -> None:
-    """A ``preexec_fn``: limits inherited by nbgrader and every kernel it starts."""
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    os.setsid()  # its own process group, so a timeout can stop every child with it
-    # If the grader itself is killed, nbgrader goes too (and its sandboxed kernels with it).
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def join_cgroup(group: str | None) -> None:

@@ -9,7 +9,7 @@ REPO = Path(__file__).resolve().parent.parent
 SOURCES = REPO / "solutions" / "exercises"
 CHAPTERS = REPO / "chapters"
 SAMPLE_CLASS = REPO / "autograder" / "sample_class"
-NOTEBOOK = "exercise"  # every assignment holds one notebook, exercise.ipynb
+from .layout import NOTEBOOK  # noqa: F401 - re-exported: every assignment holds exercise.ipynb
 
 # Assignment name -> chapter folder that shows its student notebook.
 ASSIGNMENTS = {

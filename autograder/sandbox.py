@@ -1,23 +1,24 @@
-"""Run each student kernel inside a bubblewrap sandbox.
+"""Start each student kernel inside a bubblewrap sandbox, as an unprivileged user, with no network.
 
-nbgrader (trusted) starts kernels through a kernel spec we write into the scratch course; the
-spec runs this module, which wraps the real IPython kernel in ``bwrap``:
+The executor (:mod:`autograder.executor`) gives every notebook its own *kernel folder*, which
+holds the kernel's connection file and its IPC sockets (the kernel talks to the grader over
+Unix sockets in that folder, never over a network) and a ``work`` folder that is the
+kernel's working directory, ``HOME`` and ``TMPDIR``. The kernel spec runs this module as the
+launcher; the launcher (still trusted) prepares limits and identity, then execs ``bwrap``:
 
-* the whole file system is mounted read-only; the only writable places are the notebook's own
-  folder and a private temporary folder (``TMPDIR`` and ``HOME``); ``/tmp`` is emptied too,
-  unless the project itself lives there;
-* the instructor's course folder (hidden tests, gradebooks, other students' work), the
-  exercise sources and the scratch course around the notebook are replaced by empty folders;
-* new PID and IPC namespaces: when the kernel ends, everything it started ends with it;
-* a clean environment (no instructor secrets in ``os.environ``);
-* no capabilities, even when grading as root, so the sandbox cannot be remounted;
-* a cap on processes: ``RLIMIT_NPROC`` here for ordinary users, a ``pids`` cgroup set up by
-  the grader for root (which ``RLIMIT_NPROC`` does not bind); memory, file size and wall time
-  are limited by the grader (:mod:`autograder.grading`).
-
-What it does not stop: reading world-readable files elsewhere on the machine, connecting to
-services on the loopback network (the kernel talks to nbgrader over it), and burning CPU
-until the cell timeout. Run the grader on a machine that holds nothing else of value.
+* the file system is read-only; the kernel folder is the only writable place;
+* ``/tmp``, the instructor's course folder, the project's folder, the grader's scratch folder
+  and Jupyter's runtime folder are replaced by empty folders, and only what the kernel needs is
+  put back read-only: the interpreter, the virtual environment, the student-side checks
+  (``dropout_kit``) and the collectors (``dropout_collect``). The reference solution, the
+  trusted checks, the exercise sources, the sample class and the repository's history stay
+  out of sight;
+* new network, PID, IPC and UTS namespaces: no network at all (not even the loopback of the
+  machine), no view of other processes, and everything the kernel starts ends with it;
+* when grading as root the kernel runs as ``nobody`` (uid 65534) and owns nothing but its
+  folder; a clean environment; no capabilities;
+* limits: address space, file size, no core dumps, a cap on processes and threads
+  (a ``pids`` cgroup as root, ``RLIMIT_NPROC`` for the unprivileged kernel in any case).
 """
 from __future__ import annotations
 
@@ -25,16 +26,17 @@ import json
 import os
 import resource
 import shutil
+import stat
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from .limits import CGROUP_ENV, MAX_TASKS, join_cgroup
+from .limits import CGROUP_ENV, FILE_SIZE_LIMIT, MAX_TASKS, MEMORY_LIMIT, join_cgroup
 
-HIDE_ENV = "DROPOUT_GRADER_HIDE"  # os.pathsep-separated folders the kernel must not see
-SCRATCH_ENV = "DROPOUT_GRADER_SCRATCH"  # where kernels' private temporary folders go (removed with it)
-KEPT_ENV = ("PATH", "LANG", "LC_ALL", "MPLBACKEND", "OMP_NUM_THREADS", "PYDEVD_DISABLE_FILE_VALIDATION")
+HIDE_ENV = "DROPOUT_GRADER_HIDE"    # os.pathsep-separated folders the kernel must not see
+ALLOW_ENV = "DROPOUT_GRADER_ALLOW"  # os.pathsep-separated folders put back, read-only
+KEPT_ENV = ("PATH", "LANG", "LC_ALL", "OMP_NUM_THREADS", "PYDEVD_DISABLE_FILE_VALIDATION")
+NOBODY = 65534
 
 
 class SandboxUnavailable(RuntimeError):
@@ -42,14 +44,14 @@ class SandboxUnavailable(RuntimeError):
 
 
 def require_bwrap() -> str:
-    """The bwrap binary, after checking that it can create a sandbox on this machine."""
+    """The bwrap binary, after checking that it can create a sandbox with no network here."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SandboxUnavailable(
-            "bubblewrap (bwrap) is not installed, so student code would run without file-system "
-            "isolation. Install it (Debian/Ubuntu: apt-get install bubblewrap; `python3 run.py setup` "
-            "does this as root) or pass --no-sandbox if you trust every submission.")
-    probe = subprocess.run([bwrap, "--ro-bind", "/", "/", "--unshare-pid", "--", "true"],
+            "bubblewrap (bwrap) is not installed, so student code would run without isolation. Install it "
+            "(Debian/Ubuntu: apt-get install bubblewrap; `python3 run.py setup` does this as root) or pass "
+            "--no-sandbox if you trust every submission.")
+    probe = subprocess.run([bwrap, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--", "true"],
                            capture_output=True, text=True)
     if probe.returncode != 0:
         raise SandboxUnavailable(
@@ -60,9 +62,9 @@ def require_bwrap() -> str:
 
 
 def write_kernelspec(root: Path) -> Path:
-    """A `python3` kernel spec under ``root`` that starts kernels in the sandbox.
+    """A `python3` kernel spec under ``root`` that starts kernels through this launcher.
 
-    Put ``root`` first on ``JUPYTER_PATH``; the notebooks ask for `python3`, and the first
+    Put ``root`` first on ``JUPYTER_PATH``: the notebooks ask for `python3`, and the first
     spec of that name on the path wins over the one ipykernel ships.
     """
     spec = root / "kernels" / "python3"
@@ -77,8 +79,71 @@ def write_kernelspec(root: Path) -> Path:
     return root
 
 
+def needed_folders() -> list[str]:
+    """What a student kernel must see: the interpreter, the venv, the kit and the collectors."""
+    import dropout_collect
+    import dropout_kit
+
+    return [sys.prefix, sys.base_prefix, str(Path(dropout_kit.__file__).parent),
+            str(Path(dropout_collect.__file__).parent)]
+
+
+def _closed_ancestors(path: str) -> list[str]:
+    """Ancestors of ``path`` that an unprivileged user cannot pass through (``/root`` is 0700)."""
+    closed, current = [], Path(path)
+    for parent in reversed(current.parents):
+        if str(parent) == "/":
+            continue
+        try:
+            if not os.stat(parent).st_mode & stat.S_IXOTH:
+                closed.append(str(parent))
+        except OSError:
+            continue
+    return closed
+
+
+def bwrap_command(bwrap: str, kernel_dir: str, hide: list[str], allow: list[str], kernel_args: list[str],
+                  as_root: bool) -> list[str]:
+    """The ``bwrap`` command line for one kernel (pure: unit-tested without starting anything).
+
+    As root, bwrap keeps the capabilities it needs to mount, and ``setpriv`` inside the sandbox
+    drops to ``nobody`` with no capabilities at all before the kernel starts.
+    """
+    work = f"{kernel_dir}/work"
+    cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+           "--tmpfs", "/dev/shm", "--tmpfs", "/run", "--tmpfs", "/tmp"]
+    # Folders the kernel's user could not pass through become empty, passable ones (``/root`` is 0700).
+    hidden = [h for h in hide if h and os.path.isdir(h)] + [c for a in allow for c in _closed_ancestors(a)]
+    for folder in sorted(set(hidden), key=len):
+        cmd += ["--tmpfs", folder]
+    emptied = [*hidden, "/tmp", "/run"]
+    binds = sorted({a for a in allow if a and os.path.isdir(a)}, key=len)
+    # Folders leading to a bind inside an emptied one must be passable by the kernel's user.
+    passages = {str(p) for dest in [*binds, kernel_dir] for p in Path(dest).parents
+                if any(str(p) != e and (str(p) + "/").startswith(e.rstrip("/") + "/") for e in emptied)}
+    for folder in sorted(passages, key=len):
+        cmd += ["--perms", "0755", "--dir", folder]
+    # Bind sources are host paths, so these come back even inside folders hidden above.
+    for folder in binds:
+        cmd += ["--ro-bind", folder, folder]
+    cmd += ["--bind", kernel_dir, kernel_dir, "--chdir", work,
+            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session",
+            "--clearenv", "--setenv", "HOME", work, "--setenv", "TMPDIR", work,
+            "--setenv", "MPLCONFIGDIR", f"{work}/.mpl", "--setenv", "IPYTHONDIR", f"{work}/.ipython",
+            "--setenv", "MPLBACKEND", "Agg"]
+    for name in KEPT_ENV:
+        if name in os.environ:
+            cmd += ["--setenv", name, os.environ[name]]
+    kernel = [sys.executable, "-m", "ipykernel_launcher", *kernel_args]
+    if as_root:
+        return cmd + ["--", shutil.which("setpriv") or "/usr/bin/setpriv", "--reuid", str(NOBODY),
+                      "--regid", str(NOBODY), "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--", *kernel]
+    return cmd + ["--cap-drop", "ALL", "--", *kernel]
+
+
 def _tasks_of(uid: int) -> int:
-    """Processes and threads that `uid` owns now: RLIMIT_NPROC counts them all."""
+    """Processes and threads that ``uid`` owns now: RLIMIT_NPROC counts them all."""
     total = 0
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
@@ -90,63 +155,31 @@ def _tasks_of(uid: int) -> int:
     return total
 
 
-def _software_under(folder: str) -> bool:
-    """Whether the interpreter, the venv or the project live at or below ``folder``."""
-    from .paths import REPO
-
-    needed = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve(), REPO]
-    folder = Path(folder).resolve()
-    return any(folder == p.resolve() or folder in p.resolve().parents for p in needed)
-
-
-def _to_hide(folder: str) -> list[str]:
-    """``folder`` itself, or, when it holds the software (a course folder that contains the
-    project, a clone under /tmp), those of its subfolders that do not."""
-    if not os.path.isdir(folder):
-        return []
-    if not _software_under(folder):
-        return [folder]
-    # Symbolic links are left alone: bwrap cannot mount over them, and their targets are hidden or not on their own.
-    return [str(child) for child in Path(folder).iterdir()
-            if child.is_dir() and not child.is_symlink() and not _software_under(str(child))]
-
-
-def _bwrap_command(bwrap: str, workdir: str, private: str, runtime_dir: str, kernel_args: list[str]) -> list[str]:
-    cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
-    if not _software_under("/tmp"):
-        cmd += ["--tmpfs", "/tmp"]  # other programs' temporary files out of sight too
-    for folder in [*os.environ.get(HIDE_ENV, "").split(os.pathsep), runtime_dir]:
-        for path in _to_hide(folder) if folder else []:
-            cmd += ["--tmpfs", path]
-    home = f"{private}/home"
-    # Mounted after the hiding, so these two stay visible (and writable) inside hidden folders.
-    cmd += ["--bind", workdir, workdir, "--bind", private, private, "--chdir", workdir,
-            "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session",
-            "--cap-drop", "ALL",
-            "--clearenv", "--setenv", "HOME", home, "--setenv", "TMPDIR", private,
-            "--setenv", "MPLCONFIGDIR", f"{home}/.mpl", "--setenv", "IPYTHONDIR", f"{home}/.ipython"]
-    for name in KEPT_ENV:
-        if name in os.environ:
-            cmd += ["--setenv", name, os.environ[name]]
-    return cmd + ["--", sys.executable, "-m", "ipykernel_launcher", *kernel_args]
+def _hand_over(kernel_dir: Path, uid: int) -> None:
+    """Give the kernel folder (connection file, sockets, work folder) to the kernel's user."""
+    for path in [kernel_dir, *kernel_dir.rglob("*")]:
+        os.lchown(path, uid, uid)
 
 
 def main(argv: list[str]) -> None:
-    """Kernel-spec entry point: ``-f CONNECTION_FILE`` plus whatever nbgrader appends."""
+    """Kernel-spec entry point: ``-f CONNECTION_FILE`` plus whatever the executor appends."""
     bwrap = require_bwrap()
     connection = Path(argv[argv.index("-f") + 1])
-    workdir = os.getcwd()  # nbgrader starts the kernel in the notebook's folder
-    private = tempfile.mkdtemp(prefix="kernel-", dir=os.environ.get(SCRATCH_ENV))
-    (Path(private) / "home").mkdir()
-    # The runtime folder holding the original is hidden (it has other kernels' keys): pass a copy.
-    shutil.copyfile(connection, Path(private) / "connection.json")
-    kernel_args = [a if a != str(connection) else f"{private}/connection.json" for a in argv]
-    join_cgroup(os.environ.get(CGROUP_ENV))  # as root: the grader's `pids` cgroup caps processes
-    if os.geteuid() != 0:
-        # Ordinary users: RLIMIT_NPROC (root ignores it, hence the cgroup above).
-        limit = _tasks_of(os.getuid()) + MAX_TASKS
-        resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
-    os.execv(bwrap, _bwrap_command(bwrap, workdir, private, str(connection.parent), kernel_args))
+    kernel_dir = connection.parent
+    (kernel_dir / "work").mkdir(exist_ok=True)
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    as_root = os.geteuid() == 0
+    if as_root:
+        join_cgroup(os.environ.get(CGROUP_ENV))  # the cgroup caps processes, whatever the user
+        _hand_over(kernel_dir, NOBODY)
+    # Inherited by the kernel, which is never root: there RLIMIT_NPROC binds.
+    limit = _tasks_of(NOBODY if as_root else os.getuid()) + MAX_TASKS
+    resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
+    hide = os.environ.get(HIDE_ENV, "").split(os.pathsep)
+    allow = os.environ.get(ALLOW_ENV, "").split(os.pathsep)
+    os.execv(bwrap, bwrap_command(bwrap, str(kernel_dir), hide, allow, argv, as_root))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,18 @@
-"""Read a submission, refuse what must not run, and rebuild it on the released notebook.
+"""Read a submission, rebuild it on the released notebook, and flag code worth a human look.
 
 Rebuilding is what makes edited, deleted, duplicated or re-tagged test cells harmless: the
-notebook that gets graded is the released one, cell for cell, with only the student's answer
-cells (and any cells they added) taken from the submission.
+notebook that runs is the released one, cell for cell, with only the student's answer cells
+(and any cells they added) taken from the submission. Flags never change a grade: points come
+from the trusted checker alone. They point the instructor at code that reaches for the
+grader's internals, which a correct answer never needs.
 """
 from __future__ import annotations
 
 import ast
 import builtins
+import io
 import re
+import tokenize
 from dataclasses import dataclass
 
 import nbformat
@@ -26,7 +30,7 @@ TAMPERING_ATTRIBUTES = frozenset({  # as attributes of anything (`model.eval()` 
     "__builtins__", "get_ipython", "showtraceback", "excepthook", "__dict__", "__globals__", "__code__",
     "__subclasses__", "_getframe", "currentframe",
 })
-TAMPERING_MODULES = frozenset({"builtins", "ctypes", "gc", "importlib", "IPython", "inspect", "signal"})
+TAMPERING_MODULES = frozenset({"builtins", "ctypes", "gc", "importlib", "inspect", "signal", "pkgutil"})
 # `class AssertionError(...)` would change what the tests' own `except` clauses catch.
 BUILTIN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
                                if isinstance(value, type) and issubclass(value, BaseException))
@@ -36,25 +40,40 @@ KERNEL_KILLERS = frozenset({"_exit", "kill", "killpg", "abort"})
 
 @dataclass
 class Screened:
-    notebook: nbformat.NotebookNode | None  # what to grade; None when nothing should run
+    notebook: nbformat.NotebookNode | None  # what to run; None when the file is not a readable notebook
     reason: str | None                      # why every function scores 0, when it does
+    flags: list[str]                        # for the instructor's review; never affect points
+
+
+def _meta(cell) -> dict:
+    meta = cell.get("metadata", {}).get("nbgrader") if isinstance(cell.get("metadata"), dict) else None
+    return meta if isinstance(meta, dict) else {}
 
 
 def is_students(cell) -> bool:
     """An answer cell or a code cell the student added; tests and given code are the release's."""
-    meta = cell.metadata.get("nbgrader")
-    return cell.cell_type == "code" and (meta is None or bool(meta.get("solution")))
+    meta = cell.get("metadata", {}).get("nbgrader")
+    return cell.cell_type == "code" and (meta is None or bool(_meta(cell).get("solution")))
+
+
+def code_without_comments(source: str) -> str:
+    """The code of a cell with comments and strings' insides kept, comments dropped."""
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type != tokenize.COMMENT]
+        return tokenize.untokenize(tokens)
+    except (tokenize.TokenError, IndentationError, SyntaxError, RecursionError):
+        return source
 
 
 def _bound_by_imports(notebook) -> set[str]:
     """Names the locked cells import (`np`, `checks`, `torch`, ...): the tests rely on them."""
     names = set()
     for cell in notebook.cells:
-        if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("solution"):
+        if cell.cell_type != "code" or _meta(cell).get("solution"):
             continue
         try:
             tree = ast.parse(cell.source)
-        except SyntaxError:
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -72,8 +91,10 @@ def tampering(source: str, protected: set[str]) -> str | None:
     """What in this code reaches into the grader, in words; None when nothing does."""
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError):
         return None  # it fails on its own when run, and costs only what it breaks
+    except (RecursionError, MemoryError):
+        return "its code is nested too deeply to be read"
     # Attributes of any module, the tests' or one this code imports itself, are off limits.
     modules = protected | {(a.asname or a.name).split(".")[0] for node in ast.walk(tree)
                            if isinstance(node, (ast.Import, ast.ImportFrom)) for a in node.names}
@@ -125,16 +146,21 @@ def _rebuild(submitted, released) -> nbformat.NotebookNode:
     an answer cell and any cell the student added stay, after the released cell they followed,
     so the notebook runs in the order the student ran it.
     """
-    released_ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in released.cells]
+    released_ids = [_meta(c).get("grade_id") for c in released.cells]
     # Released cells without an id (instructions) are recognised by their text.
     released_text = {c.source: i for i, c in enumerate(released.cells) if released_ids[i] is None}
-    answer_ids = {c.metadata["nbgrader"]["grade_id"] for c in released.cells
-                  if c.metadata.get("nbgrader", {}).get("solution")}
+    answer_ids = {_meta(c)["grade_id"] for c in released.cells if _meta(c).get("solution")}
     answers: dict[str, str] = {}
     added: dict[int, list] = {}  # index of the released cell they follow (-1: the top) -> cells
     anchor = -1
     for cell in submitted.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = _meta(cell).get("grade_id")
+        if not isinstance(grade_id, str):
+            grade_id = None
+        source = cell.get("source", "")
+        cell.source = source if isinstance(source, str) else "".join(map(str, source))
+        if cell.get("cell_type") not in ("code", "markdown", "raw"):
+            continue
         if grade_id is None and cell.source in released_text:
             anchor = released_text[cell.source]
             continue
@@ -159,39 +185,39 @@ def _rebuild(submitted, released) -> nbformat.NotebookNode:
     return rebuilt
 
 
-def screen(path, released: nbformat.NotebookNode, source: nbformat.NotebookNode) -> Screened:
-    """Decide what of the submission at ``path`` gets graded (see the module docstring)."""
+def read(path, released: nbformat.NotebookNode) -> Screened:
+    """The submission at ``path`` rebuilt on the release, or the reason it cannot be graded."""
     try:
         submitted = nbformat.read(path, as_version=4)
         nbformat.validate(submitted)
     except Exception as err:  # noqa: BLE001 - any unreadable file is the student's problem, not ours
         return Screened(None, f"the submitted file is not a notebook this course can read ({type(err).__name__}: "
-                              f"{str(err)[:120]}); export it again from Jupyter as .ipynb")
-    rebuilt = _rebuild(submitted, released)
+                              f"{str(err)[:120]}); export it again from Jupyter as .ipynb", [])
+    return Screened(_rebuild(submitted, released), None, [])
+
+
+def with_hidden_tests(rebuilt: nbformat.NotebookNode, source: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Test cells as the instructor wrote them (hidden collectors included), from the source notebook."""
+    tests = {_meta(c).get("grade_id"): c.source for c in source.cells if _meta(c).get("grade")}
+    for cell in rebuilt.cells:
+        grade_id = _meta(cell).get("grade_id")
+        if _meta(cell).get("grade") and grade_id in tests:
+            cell.source = tests[grade_id]
+    return rebuilt
+
+
+def flags(rebuilt: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[str]:
+    """What in the student's cells deserves a human look (comments are not code)."""
     protected = _bound_by_imports(source)
-    for cell in filter(is_students, rebuilt.cells):
-        match = FORBIDDEN.search(cell.source)
+    found = []
+    for number, cell in enumerate(rebuilt.cells, 1):
+        if not is_students(cell):
+            continue
+        code = code_without_comments(cell.source)
+        match = FORBIDDEN.search(code)
         if match:
-            return Screened(None, f"an answer cell uses {match.group(0)!r}: submissions may not import the reference "
-                                  "solution or read the hidden tests or the gradebook, so this exercise scores 0")
-        found = tampering(cell.source, protected)
-        if found:
-            return Screened(None, f"an answer cell tampers with the grading: {found}. Submissions may not change "
-                                  "numpy, torch, the test helpers, Python's built-ins or the kernel, so this "
-                                  "exercise scores 0")
-    return Screened(rebuilt, None)
-
-
-def reached_for_instructor_files(graded: nbformat.NotebookNode, hidden: list[str]) -> str | None:
-    """After the run: did a student cell fail while reaching for the course's hidden files?
-
-    The sandbox makes such a read fail; this turns the failure into the same verdict that a
-    visible attempt gets from :func:`screen`, however the path was spelled.
-    """
-    for cell in filter(is_students, graded.cells):
-        for output in cell.get("outputs", []):
-            text = output.get("evalue", "") if output.get("output_type") == "error" else ""
-            if text and (FORBIDDEN.search(text) or any(path in text for path in hidden)):
-                return (f"an answer cell tried to reach the instructor's files ({output.get('ename')}: {text[:200]}); "
-                        "the grading sandbox hides them, and this exercise scores 0")
-    return None
+            found.append(f"cell {number} names {match.group(0)!r} (the reference, the sources or a gradebook)")
+        tampered = tampering(code, protected)
+        if tampered:
+            found.append(f"cell {number}: {tampered}")
+    return found

@@ -1,0 +1,86 @@
+"""The instructor's gradebook exports: grades.csv, grades.json and a score plot."""
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from pathlib import Path
+
+CSV_COLUMNS = ["student", "assignment", "function", "points", "max_points", "reason",
+               "assignment_total", "student_total", "student_max", "flags"]
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def by_student(rows: list[dict]) -> dict[str, list[dict]]:
+    grouped = defaultdict(list)
+    for row in rows:
+        grouped[row["student"]].append(row)
+    return dict(sorted(grouped.items()))
+
+
+def spreadsheet_safe(value):
+    """A CSV cell no spreadsheet runs as a formula: text gets a leading ' where needed; numbers stay numbers."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def flags(row: dict) -> list[str]:
+    """The static screening's flags, for the instructor only (never on a student's page)."""
+    found = row.get("flags") or []
+    return [found] if isinstance(found, str) else [str(f) for f in found]
+
+
+def _csv_lines(rows: list[dict]):
+    for student, student_rows in by_student(rows).items():
+        total = sum(r["score"] for r in student_rows)
+        maximum = sum(r["max_score"] for r in student_rows)
+        for row in student_rows:
+            for function, info in sorted(row["functions"].items()):
+                yield [student, row["assignment"], function, info["points"], info["max_points"], info["reason"],
+                       row["score"], total, maximum, "; ".join(flags(row))]
+
+
+def _summary(rows: list[dict]) -> list[dict]:
+    def assignment(row: dict) -> dict:
+        entry = {"score": row["score"], "max_score": row["max_score"], "functions": row["functions"]}
+        return {**entry, "flags": flags(row)} if flags(row) else entry
+
+    return [{"student": s, "total": sum(r["score"] for r in rs), "max_total": sum(r["max_score"] for r in rs),
+             "assignments": {r["assignment"]: assignment(r) for r in rs}}
+            for s, rs in by_student(rows).items()]
+
+
+def export(rows: list[dict], out: Path) -> dict[str, Path]:
+    """grades.csv (one line per student and function), grades.json, score_distribution.png."""
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = out / "grades.csv", out / "grades.json"
+    # errors="replace": a name with a lone surrogate (from a file name) must not stop the export.
+    with csv_path.open("w", newline="", encoding="utf-8", errors="replace") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows([spreadsheet_safe(v) for v in line] for line in _csv_lines(rows))
+    summary = _summary(rows)
+    json_path.write_text(json.dumps(summary, indent=2, sort_keys=True))
+    plot = out / "score_distribution.png"
+    plot_scores(summary, plot)
+    return {"csv": csv_path, "json": json_path, "plot": plot}
+
+
+def plot_scores(summary: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    percent = [100 * s["total"] / s["max_total"] if s["max_total"] else 0 for s in summary]
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.hist(percent, bins=range(0, 105, 5), color="#3b6ea8", edgecolor="white")
+    ax.set_xlabel("score (% of the points submitted for)")
+    ax.set_ylabel("students")
+    ax.set_title(f"Score distribution, {len(summary)} students")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

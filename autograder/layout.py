@@ -1,0 +1,48 @@
+"""The instructor's course folder: one place that knows where everything in it lives.
+
+    COURSE/
+      nbgrader_config.py, gradebook.db     nbgrader's own (release bookkeeping)
+      results.db                           the gradebook of record (SQLite default)
+      source/<assignment>/exercise.ipynb   nbgrader sources: solutions and hidden tests
+      release/<assignment>/exercise.ipynb  what students get
+      submitted/<student>/<assignment>/exercise.ipynb   collected, never modified
+      graded_notebooks/<student>/<assignment>.ipynb     executed copies, for feedback
+      feedback_html/  export/              what the instructor hands out
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+NOTEBOOK = "exercise"          # every assignment holds one notebook, exercise.ipynb
+GRADED_CACHE = "graded_notebooks"
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+
+    def source_notebook(self, assignment: str) -> Path:
+        return self.root / "source" / assignment / f"{NOTEBOOK}.ipynb"
+
+    def release_notebook(self, assignment: str) -> Path:
+        return self.root / "release" / assignment / f"{NOTEBOOK}.ipynb"
+
+    def submitted_notebook(self, student: str, assignment: str) -> Path:
+        return self.root / "submitted" / student / assignment / f"{NOTEBOOK}.ipynb"
+
+    def graded_notebook(self, student: str, assignment: str) -> Path:
+        return self.root / GRADED_CACHE / student / f"{assignment}.ipynb"
+
+    @property
+    def results_db(self) -> Path:
+        return self.root / "results.db"
+
+    @property
+    def nbgrader_db(self) -> Path:
+        return self.root / "gradebook.db"
+
+    def submissions(self):
+        """(student, assignment, notebook path) for every collected submission, sorted."""
+        for notebook in sorted((self.root / "submitted").glob(f"*/*/{NOTEBOOK}.ipynb")):
+            yield notebook.parent.parent.name, notebook.parent.name, notebook
