@@ -44,7 +44,9 @@ def cmd_release(args) -> None:
 
 
 def cmd_collect(args) -> None:
-    got = collect(Path(args.source), _course(args), args.assignment)
+    got = collect(Path(args.source), _course(args), args.assignment, roster=args.roster, latest=args.latest)
+    for line in got.report():
+        print(line)
     students = {s for s, _, _ in got}
     print(f"collected {len(got)} notebook(s) from {len(students)} student(s) into {_course(args) / 'submitted'}")
 
@@ -58,13 +60,28 @@ def cmd_grade(args) -> None:
     course = _course(args)
     _require_release(course)
     counts = grade_all(course, _gradebook(args), jobs=args.jobs, timeout=args.timeout, force=args.force,
-                       scheduler=getattr(args, "scheduler", None), isolate=not args.no_sandbox)
+                       scheduler=getattr(args, "scheduler", None), isolate=not args.no_sandbox,
+                       cell_timeout=getattr(args, "cell_timeout", 60), security=_security(args))
     print(f"graded {counts['graded']} submission(s); {counts['unchanged']} unchanged since last time were kept")
 
 
+def _security(args):
+    """TLS for the Dask cluster: the scheduler and workers must present certificates of this CA."""
+    if not getattr(args, "scheduler", None):
+        return None
+    if not (args.tls_ca_file and args.tls_cert and args.tls_key):
+        sys.exit("error: --scheduler needs --tls-ca-file, --tls-cert and --tls-key: an unauthenticated cluster "
+                 "would run any code sent to it (see the README, 'Grading past one machine')")
+    from distributed.security import Security
+
+    return Security(tls_ca_file=args.tls_ca_file, tls_client_cert=args.tls_cert, tls_client_key=args.tls_key,
+                    require_encryption=True)
+
+
 def cmd_feedback(args) -> None:
-    out = Path(args.out or _course(args) / "feedback_html")
-    pages = feedback(_gradebook(args).rows(), _course(args), out)
+    show_hidden = getattr(args, "show_hidden", False)
+    out = Path(args.out or _course(args) / ("feedback_instructor" if show_hidden else "feedback_html"))
+    pages = feedback(_gradebook(args).rows(), _course(args), out, show_hidden=show_hidden)
     print(f"wrote {len(pages)} feedback page(s) to {out}")
 
 
@@ -111,30 +128,50 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("collect", parents=[common], help="bring in a folder or .zip of submissions",
                        description="Copy submissions into the course folder; the originals are never changed. "
-                                   "One folder or <student>_*.ipynb file per student; the assignment comes from a "
-                                   "'chNN' in the notebook's name or from --assignment.")
+                                   "Reads Canvas, Moodle, Blackboard and Gradescope exports, or one folder or "
+                                   "<student>_*.ipynb file per student. The assignment comes from --assignment, "
+                                   "else the notebook's graded cells, else a whole word like 'ch02' in its name. "
+                                   "Two different notebooks for one student and assignment stop the collect "
+                                   "(nothing is copied) unless --latest is given. Symbolic links are refused.")
     p.add_argument("source", help="folder or .zip exported by your LMS")
-    p.add_argument("--assignment", choices=list(ASSIGNMENTS), help="assignment for notebooks whose name does not say")
+    p.add_argument("--assignment", choices=list(ASSIGNMENTS), help="file every notebook under this assignment")
+    p.add_argument("--roster", metavar="CSV",
+                   help="class list with columns id,name,email: students are filed under its ids, "
+                        "and those with no submission are listed")
+    p.add_argument("--latest", action="store_true",
+                   help="when a student handed in several different notebooks for one assignment, keep the "
+                        "newest (LMS time stamp, else file time) instead of stopping")
     p.set_defaults(func=cmd_collect)
 
     p = sub.add_parser("grade", parents=[common], help="autograde every new or changed submission in parallel",
-                       description="Each submission runs in a fresh kernel inside a bubblewrap sandbox (read-only "
-                                   "file system, course folder hidden, memory/process/time limits), in batches of "
-                                   "one assignment. Unchanged submissions are not graded again, so an interrupted "
-                                   "run can simply be restarted.")
+                       description="Each submission runs in a fresh kernel inside a bubblewrap sandbox (no "
+                                   "network, read-only file system, course and solutions hidden, an unprivileged "
+                                   "user, memory/process/time limits). Points come from a trusted checker that "
+                                   "sees only the data the hidden tests collected from the student's functions. "
+                                   "Unchanged submissions are not graded again, so an interrupted run can simply "
+                                   "be restarted.")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel graders (default: number of cores)")
-    p.add_argument("--timeout", type=float, default=600, help="seconds allowed per submission (cells: 60 s each)")
+    p.add_argument("--timeout", type=float, default=600, help="seconds allowed per submission (default: 600)")
+    p.add_argument("--cell-timeout", type=int, default=60, help="seconds allowed per cell (default: 60)")
     p.add_argument("--force", action="store_true", help="grade everything again, changed or not")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="grade on a Dask distributed cluster (e.g. tcp://10.0.0.5:8786); its workers must see "
-                        "the course folder at the same path")
+                   help="grade on a Dask distributed cluster over TLS (e.g. tls://10.0.0.5:8786); its workers "
+                        "must see the course folder at the same path")
+    p.add_argument("--tls-ca-file", metavar="PEM", help="with --scheduler: the CA that signed the cluster's certificates")
+    p.add_argument("--tls-cert", metavar="PEM", help="with --scheduler: this client's certificate")
+    p.add_argument("--tls-key", metavar="PEM", help="with --scheduler: this client's private key")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run kernels without bubblewrap (only for submissions you trust, or where bwrap cannot run)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("feedback", parents=[common], help="write an HTML feedback page per student",
-                       description="Per student: points per function, what failed in words, and the graded notebook.")
-    p.add_argument("--out", help="folder for the pages (default: COURSE/feedback_html)")
+                       description="Per student: points per function, what failed in words, and their notebook "
+                                   "with the visible tests. Hidden tests are shown only with --show-hidden.")
+    p.add_argument("--out", help="folder for the pages (default: COURSE/feedback_html, or "
+                                 "COURSE/feedback_instructor with --show-hidden)")
+    p.add_argument("--show-hidden", action="store_true",
+                   help="instructor view: also show hidden test code and full test tracebacks "
+                        "(never send these pages to students)")
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("export", parents=[common], help="write grades.csv, grades.json and a score plot",

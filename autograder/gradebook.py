@@ -20,6 +20,7 @@ RESULTS = sa.Table(
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("max_score", sa.Float, nullable=False),
     sa.Column("details", sa.Text, nullable=False),   # JSON: per-function points and reasons
+    sa.Column("flags", sa.Text, nullable=True),      # JSON list: screening flags, for the instructor's review
 )
 
 
@@ -31,6 +32,10 @@ class Gradebook:
     def __init__(self, url: str):
         self.engine = sa.create_engine(url)
         METADATA.create_all(self.engine)
+        columns = {c["name"] for c in sa.inspect(self.engine).get_columns("results")}
+        if "flags" not in columns:  # a gradebook from before flags existed
+            with self.engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE results ADD COLUMN flags TEXT"))
 
     def graded_sha(self, student: str, assignment: str) -> str | None:
         with self.engine.connect() as conn:
@@ -42,6 +47,7 @@ class Gradebook:
         key = (RESULTS.c.student == result["student"]) & (RESULTS.c.assignment == result["assignment"])
         values = {k: result[k] for k in ("student", "assignment", "sha256", "score", "max_score")}
         values["details"] = json.dumps(result["functions"], sort_keys=True)
+        values["flags"] = json.dumps(list(result.get("flags", [])))
         with self.engine.begin() as conn:  # delete + insert in one transaction: never half a row
             conn.execute(RESULTS.delete().where(key))
             conn.execute(RESULTS.insert().values(**values))
@@ -49,4 +55,5 @@ class Gradebook:
     def rows(self) -> list[dict]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(RESULTS).order_by(RESULTS.c.student, RESULTS.c.assignment)).mappings().all()
-        return [{**row, "functions": json.loads(row["details"])} for row in rows]
+        return [{**row, "functions": json.loads(row["details"]), "flags": json.loads(row["flags"] or "[]")}
+                for row in rows]

@@ -24,7 +24,7 @@ FORBIDDEN = re.compile(r"dropout_reference|course_experiments|gradebook\.db|resu
 # modules or built-ins, silencing IPython's error reports, or evaluating hidden strings.
 TAMPERING_NAMES = frozenset({  # as bare names
     "__builtins__", "builtins", "get_ipython", "setattr", "delattr", "__import__", "importlib", "exec",
-    "eval", "compile", "globals", "ctypes", "gc",
+    "eval", "compile", "globals", "ctypes", "gc", "vars", "pkgutil",
 })
 TAMPERING_ATTRIBUTES = frozenset({  # as attributes of anything (`model.eval()` is fine: not listed)
     "__builtins__", "get_ipython", "showtraceback", "excepthook", "__dict__", "__globals__", "__code__",
@@ -108,8 +108,9 @@ def tampering(source: str, protected: set[str]) -> str | None:
         if isinstance(node, ast.Attribute) and node.attr in KERNEL_KILLERS:
             return f"it calls {ast.unparse(node)!r} (line {line}), which would end the grading kernel"
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            for module in modules:
+            # Its own name: the set of modules above must survive this loop.
+            imported = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            for module in imported:
                 if module.split(".")[0] in TAMPERING_MODULES:
                     return f"it imports {module!r} (line {line})"
         targets = []

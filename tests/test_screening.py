@@ -1,9 +1,9 @@
-"""Screening and rebuilding a submission, without running it (fast; no nbgrader, no kernel)."""
+"""Flagging and rebuilding a submission, and the sandbox's command line, without running anything (fast)."""
 import nbformat
 import pytest
 
 from autograder import sandbox
-from autograder.screening import _rebuild, screen, tampering
+from autograder.screening import _rebuild, code_without_comments, flags, read, tampering, with_hidden_tests
 from autograder.sources import source_notebook
 from autograder.paths import SAMPLE_CLASS, SOURCES
 
@@ -29,6 +29,9 @@ PROTECTED = {"np", "checks", "torch", "nn", "F"}
     ("np = None", "np"),
     ("import os\nos._exit(0)", "end the grading kernel"),
     ("import os, signal\nos.kill(os.getpid(), 9)", "signal"),
+    ("vars(checks)['check_forward'] = print", "vars"),
+    ("import pkgutil\nref = pkgutil.resolve_name('dropout_' + 'reference')", "pkgutil"),
+    ("import numpy as np\nnp.allclose = lambda *a: True", "np.allclose"),
 ])
 def test_tampering_is_named(code, words):
     found = tampering(code, PROTECTED)
@@ -44,6 +47,8 @@ def test_tampering_is_named(code, words):
     "import sys\nprint('done', file=sys.stderr)\nsys.exit(0)",
     "class ShapeError(ValueError):\n    pass",  # a student's own exception class
     "def broken(:\n    pass",  # a syntax error fails when run; screening has nothing to say
+    "from IPython.display import display\ndisplay(x)",  # showing a value is not tampering
+    "import warnings\nwarnings.warn('slow')",
 ])
 def test_ordinary_code_is_not_flagged(code):
     assert tampering(code, PROTECTED) is None
@@ -86,14 +91,47 @@ def test_a_second_copy_of_an_answer_runs_after_the_first():
     assert sources.index(copy.source) == sources.index(answer.source) + 1
 
 
-def test_screen_explains_unreadable_files(tmp_path):
+def test_unreadable_files_are_explained(tmp_path):
     released = _released()
-    source = source_notebook(SOURCES / "ch02.md")
     for name, content in {"empty": b"", "garbage": b"\x00\x01", "v5": b'{"nbformat": 5, "cells": []}'}.items():
         path = tmp_path / f"{name}.ipynb"
         path.write_bytes(content)
-        result = screen(path, released, source)
+        result = read(path, released)
         assert result.notebook is None and "not a notebook this course can read" in result.reason
+
+
+def test_comments_are_not_code_and_flags_name_the_cell():
+    source = source_notebook(SOURCES / "ch02.md")
+    student = _rebuild(_alice(), _released())
+    answer = next(c for c in student.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    answer.source = "# inspired by solutions/ and dropout_reference, written by me\n" + answer.source
+    assert flags(student, source) == []
+    assert "solutions" not in code_without_comments(answer.source)
+    answer.source = "import dropout_reference\n" + answer.source
+    assert any("dropout_reference" in f for f in flags(student, source))
+
+
+def test_deep_or_broken_cells_never_crash_the_screening():
+    source = source_notebook(SOURCES / "ch02.md")
+    student = _rebuild(_alice(), _released())
+    student.cells.append(nbformat.v4.new_code_cell("x = " + "(" * 100_000 + "1" + ")" * 100_000))
+    student.cells.append(nbformat.v4.new_code_cell("def broken(:"))
+    assert isinstance(flags(student, source), list)
+
+
+def test_malformed_nbgrader_metadata_is_read_as_an_added_cell():
+    student = _alice()
+    answer = next(c for c in student.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    answer.metadata["nbgrader"] = "oops"
+    rebuilt = _rebuild(student, _released())
+    assert answer.source in [c.source for c in rebuilt.cells]
+
+
+def test_hidden_tests_come_back_from_the_source():
+    nb_source = source_notebook(SOURCES / "ch02.md")
+    rebuilt = with_hidden_tests(_rebuild(_alice(), _released()), nb_source)
+    tests = [c.source for c in rebuilt.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert tests and all("BEGIN HIDDEN TESTS" in t and "collect." in t for t in tests)
 
 
 def test_missing_bubblewrap_is_explained(monkeypatch):
@@ -102,26 +140,42 @@ def test_missing_bubblewrap_is_explained(monkeypatch):
         sandbox.require_bwrap()
 
 
-def test_kernel_sandbox_hides_and_protects(tmp_path, monkeypatch):
-    """The bwrap command itself: read-only root, hidden folders, one writable folder, no caps."""
-    monkeypatch.setenv(sandbox.HIDE_ENV, f"{tmp_path}:/nonexistent")
-    command = sandbox._bwrap_command("bwrap", "/work/dir", "/scratch/kernel-1", str(tmp_path / "runtime"),
-                                     ["-f", "/tmp/kernel/connection.json"])
-    text = " ".join(command)
-    assert text.startswith("bwrap --ro-bind / /")
-    assert f"--tmpfs {tmp_path}" in text and "/nonexistent" not in text
-    assert "--bind /work/dir /work/dir" in text and "--bind /scratch/kernel-1 /scratch/kernel-1" in text
-    assert "--cap-drop ALL" in text and "--clearenv" in text and "TMPDIR /scratch/kernel-1" in text
-    assert command.index("--bind") > command.index(str(tmp_path)), "the work folder is mounted after the hiding"
-    tmp_emptied = any(command[i:i + 2] == ["--tmpfs", "/tmp"] for i in range(len(command)))
-    assert tmp_emptied != sandbox._software_under("/tmp"), "/tmp is emptied unless the project lives there"
+def _command(tmp_path, as_root=True):
+    hidden, allowed = tmp_path / "course", tmp_path / "repo" / ".venv"
+    hidden.mkdir(exist_ok=True)
+    allowed.mkdir(parents=True, exist_ok=True)
+    kernel_dir = tmp_path / "scratch" / "k-1"
+    return sandbox.bwrap_command("bwrap", str(kernel_dir), [str(hidden), str(tmp_path / "repo"), "/nonexistent"],
+                                 [str(allowed)], ["-f", f"{kernel_dir}/kernel.json"], as_root), kernel_dir
 
 
-def test_a_hidden_folder_holding_the_software_hides_only_its_other_subfolders(tmp_path, monkeypatch):
-    """A clone under /tmp: /tmp's other folders are hidden; the project and symbolic links are not."""
-    (tmp_path / "other").mkdir()
-    (tmp_path / "project").mkdir()
-    (tmp_path / "link").symlink_to(tmp_path / "other")
-    monkeypatch.setattr(sandbox, "_software_under", lambda f: str(f) in (str(tmp_path), str(tmp_path / "project")))
-    assert sandbox._to_hide(str(tmp_path)) == [str(tmp_path / "other")]
-    assert sandbox._to_hide(str(tmp_path / "missing")) == []
+def _pairs(command):
+    return {(command[i], command[i + 1]) for i in range(len(command) - 1)}
+
+
+def test_kernel_sandbox_has_no_network_and_one_writable_folder(tmp_path):
+    command, kernel_dir = _command(tmp_path)
+    assert command[:4] == ["bwrap", "--ro-bind", "/", "/"]
+    pairs = _pairs(command)
+    assert {("--tmpfs", "/tmp"), ("--tmpfs", str(tmp_path / "course")), ("--tmpfs", str(tmp_path / "repo"))} <= pairs
+    assert ("--tmpfs", "/nonexistent") not in pairs
+    assert "--unshare-net" in command and "--unshare-pid" in command and "--die-with-parent" in command
+    binds = [command[i + 1] for i, a in enumerate(command) if a == "--bind"]
+    assert binds == [str(kernel_dir)], "the kernel's own folder is the only writable mount"
+    assert command.index("--ro-bind", 4) > command.index(str(tmp_path / "repo")), "what is put back comes after the hiding"
+    assert ("--clearenv", "--setenv") in pairs and ("TMPDIR", f"{kernel_dir}/work") in pairs
+
+
+def test_as_root_the_kernel_drops_to_nobody_with_no_capabilities(tmp_path):
+    command, _ = _command(tmp_path, as_root=True)
+    tail = command[command.index("--") + 1:]
+    assert tail[0].endswith("setpriv") and ["--reuid", "65534"] == tail[1:3]
+    assert "--inh-caps=-all" in tail and "--bounding-set=-all" in tail
+    command, _ = _command(tmp_path, as_root=False)
+    assert command[command.index("--") - 2:command.index("--")] == ["--cap-drop", "ALL"]
+
+
+def test_folders_leading_to_what_is_put_back_are_passable(tmp_path):
+    command, kernel_dir = _command(tmp_path)
+    passable = [command[i + 3] for i, a in enumerate(command) if a == "--perms" and command[i + 2] == "--dir"]
+    assert str(kernel_dir.parent) in passable  # inside the emptied /tmp (pytest's tmp_path lives there)
