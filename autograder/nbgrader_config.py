@@ -2,7 +2,6 @@
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads the file
 
 c.CourseDirectory.course_id = "dropout-from-first-principles"
-c.CourseDirectory.db_assignments = [{"name": f"ch0{i}"} for i in range(1, 8)]
 # Stubs students see: a marker line, then an exception that makes unfinished work obvious.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 # A fresh kernel per notebook; a cell that runs longer than this is stopped and scored 0.

@@ -1,7 +1,6 @@
 """Generate the student notebooks with nbgrader (solutions stubbed, hidden tests removed)."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,8 +11,11 @@ from .sources import write_sources
 
 
 def prepare_course(course: Path) -> None:
+    """The course folder's nbgrader settings: ours, plus the assignment list from its one source of truth."""
     course.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(REPO / "autograder" / "nbgrader_config.py", course / "nbgrader_config.py")
+    settings = (REPO / "autograder" / "nbgrader_config.py").read_text()
+    names = [{"name": name} for name in ASSIGNMENTS]
+    (course / "nbgrader_config.py").write_text(f"{settings}\nc.CourseDirectory.db_assignments = {names!r}\n")
 
 
 def release(course: Path, assignments=tuple(ASSIGNMENTS)) -> list[Path]:

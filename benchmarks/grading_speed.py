@@ -1,6 +1,7 @@
-"""Grading the sample class: the pipeline (batches of one assignment in parallel, every kernel
-sandboxed, submissions screened and rebuilt) vs plain sequential `nbgrader autograde` over the
-same class in one course folder. Same run, same machine; the ratio is what matters.
+"""Grading the sample class: the pipeline (one sandboxed kernel per submission, worker processes
+in parallel, submissions rebuilt, verdicts by the trusted checker) vs plain sequential
+`nbgrader autograde` over the same class in one course folder. Same run, same machine; the
+ratio is what matters.
 
 Run: .venv/bin/python benchmarks/grading_speed.py [--jobs 2]
 """
@@ -42,8 +43,8 @@ def main() -> None:
         pipeline = time.perf_counter() - start
         sequential = plain_nbgrader(theirs)
     print(f"{n} submissions, {args.jobs} jobs")
-    print(f"pipeline (batched, parallel, sandboxed): {pipeline:6.1f} s")
-    print(f"plain sequential nbgrader autograde:     {sequential:6.1f} s")
+    print(f"pipeline (parallel, sandboxed, trusted checker): {pipeline:6.1f} s")
+    print(f"plain sequential nbgrader autograde:              {sequential:6.1f} s")
     print(f"speed-up: {sequential / pipeline:.2f}x")
 
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 
 import numpy as np
 
 from dropout_collect import plans
 
-from ._core import close, fail, hoeffding, raised, require, value_of, as_array, as_float, DELTA
+from ._core import ATOL, DELTA, RTOL, as_array, as_float, close, describe, fail, hoeffding, raised, require, value_of
 
 FORWARD_NAMES = {"vanilla": "vanilla_dropout_forward", "inverted": "inverted_dropout_forward",
                  "spatial": "spatial_dropout_forward", "locked": "locked_dropout_forward"}
@@ -114,8 +115,310 @@ def forward(records, kind: str, seed: int = 0) -> None:
             "two calls drew the same mask: draw a fresh one from rng on every call")
 
 
-# (assignment, grade_id) -> verdict(records)
+# ----------------------------------------------------------------------------- helpers
+
+def _count(records, n: int, name: str) -> None:
+    require(isinstance(records, list) and len(records) == n and all(isinstance(r, dict) for r in records), name,
+            "the hidden test did not run to the end (did an answer cell redefine something it uses?)")
+
+
+def _numeric(value, name: str, what: str) -> np.ndarray:
+    """An array of numbers (booleans included), or a failure naming what came back instead."""
+    array = as_array(value, name, what)
+    require(array.dtype.kind in "biuf", name, f"{what} must hold numbers, got {describe(value)} of dtype {array.dtype}")
+    return array
+
+
+def _number(value, name: str, what: str) -> float:
+    """A real number (Python or a NumPy scalar); a bool or a string is not one."""
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf":
+        return float(value)
+    require(isinstance(value, int | float) and not isinstance(value, bool), name,
+            f"{what} must return a number, got {describe(value)}")
+    return float(value)
+
+
+def _is_01(mask: np.ndarray) -> bool:
+    return mask.dtype == bool or bool(np.isin(mask, (0, 1)).all())
+
+
+def _close_product(got, want) -> bool:
+    """Agreement of a matrix product, relative to its largest entry.
+
+    A sum of products can cancel to nearly zero, where float32 arithmetic (relative error
+    ~1e-7 per term) is off by more than ``RTOL`` of that entry but never by ``RTOL`` of the
+    largest one; a wrong formula is off by far more.
+    """
+    want = np.asarray(want, dtype=np.float64)
+    return close(got, want, atol=RTOL * float(np.abs(want).max(initial=0.0)) + ATOL)
+
+
+def _must_raise_value_error(record, name: str, what: str) -> None:
+    got = raised(record)
+    if got == "NotImplementedError":
+        value_of(record, name, "")
+    if got != "ValueError":
+        fail(name, f"{what} and should raise ValueError" + (f", but {got} was raised" if got else ""))
+
+
+def _flag(record, name: str, what: str):
+    """The value of ``.training`` a collector read (a bool, or None if it is not one)."""
+    value = value_of(record, name, f"when reading .training {what}") if isinstance(record, dict) else None
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype == bool:
+        return bool(value)
+    return value if isinstance(value, bool) else None
+
+
+# ----------------------------------------------------------------------------- chapter 1
+
+def keep_to_drop(records) -> None:
+    """``p_drop = 1 - p_keep`` (relative tolerance), ``ValueError`` outside [0, 1] and for NaN."""
+    name = "keep_to_drop"
+    _count(records, len(plans.KEEP_VALUES) + len(plans.INVALID_P), name)
+    for p_keep, record in zip(plans.KEEP_VALUES, records):
+        got = _number(value_of(record, name, f"for p_keep={p_keep}"), name, f"keep_to_drop({p_keep})")
+        want = 1.0 - p_keep
+        require(close(got, want), name, f"keep probability {p_keep} should give p_drop {want:g}, got {got:.6g}")
+    for p_keep, record in zip(plans.INVALID_P, records[len(plans.KEEP_VALUES):]):
+        _must_raise_value_error(record, name, f"p_keep={p_keep} is not a probability")
+
+
+def all_keep_masks(records) -> None:
+    """Shape ``(2**n, n)``, entries 0/1 or booleans, no mask twice."""
+    name = "all_keep_masks"
+    _count(records, len(plans.MASK_SIZES), name)
+    for n, record in zip(plans.MASK_SIZES, records):
+        masks = _numeric(value_of(record, name, f"for n={n}"), name, f"all_keep_masks({n})")
+        require(masks.shape == (2 ** n, n), name, f"for n={n} expected shape {(2 ** n, n)}, got {masks.shape}")
+        require(_is_01(masks), name, f"for n={n} the entries must be 0/1 or booleans")
+        distinct = len(np.unique(masks.astype(np.int8), axis=0))
+        require(distinct == 2 ** n, name, f"for n={n} only {distinct} of the {2 ** n} masks are distinct: "
+                                          "each keep-mask must appear exactly once")
+
+
+def _exact_expectation(a: np.ndarray, p_drop: float) -> np.ndarray:
+    """``sum_m P(m) m * a`` over all ``2**n`` masks, in float64 (``0**0 == 1`` as in the formula)."""
+    n = a.size
+    masks = np.array(list(itertools.product((0, 1), repeat=n)), dtype=np.float64)
+    kept = masks.sum(axis=1)
+    return ((1.0 - p_drop) ** kept * p_drop ** (n - kept)) @ (masks * a)
+
+
+def expected_masked_output(records, seed: int = 0) -> None:
+    """The probability-weighted sum over all masks, recomputed here by enumeration."""
+    name = "expected_masked_output"
+    cases = plans.expectation_inputs(seed)
+    _count(records, len(cases), name)
+    for (p_drop, a), record in zip(cases, records):
+        where = f"for a of {a.size} units and p_drop={p_drop}"
+        got = _numeric(value_of(record, name, where), name, "the result")
+        require(got.shape == a.shape, name, f"the result must have the shape of a, {a.shape}, got {got.shape} ({where})")
+        want = _exact_expectation(a, p_drop)
+        require(close(got, want), name, f"{where} the probability-weighted sum over all {2 ** a.size} masks is "
+                                        f"{np.round(want, 4)}, got {np.round(got, 4)} (a = {np.round(a, 4)})")
+
+
+# ----------------------------------------------------------------------------- backward (chapters 3, 5)
+
+BACKWARD_NAMES = {"dropout": "dropout_backward", "spatial": "spatial_dropout_backward"}
+
+
+def backward(records, kind: str = "dropout", seed: int = 0) -> None:
+    """``dx == dout * mask * scale`` with the cache's own mask (``dout * scale`` when it is None)."""
+    name = BACKWARD_NAMES[kind]
+    cases = plans.backward_inputs(kind, seed)
+    _count(records, len(cases), name)
+    for (call, dout, mask), record in zip(cases, records):
+        where = (f"for dout of shape {call.x_shape} and a mask of shape {call.mask_shape}" if mask is not None
+                 else f'for dout of shape {call.x_shape} and cache["mask"] None (evaluation)')
+        dx = _numeric(value_of(record, name, where), name, "dx")
+        require(dx.shape == dout.shape, name, f"dx has shape {dx.shape}, expected {dout.shape} (the shape of dout)")
+        if mask is None:
+            require(close(dx, dout * call.scale), name,
+                    f'with cache["mask"] None (evaluation) dx must be dout * cache["scale"] (scale {call.scale:g})')
+            continue
+        if close(dx, dout * mask * call.scale):
+            continue
+        if call.scale != 1.0 and close(dx, dout * mask):
+            fail(name, f'dx is missing the scale: it must be dout * mask * cache["scale"] (scale {call.scale:g}, {where})')
+        fail(name, "dx must be dout * cache['mask'] * cache['scale'], using the mask saved in the forward pass "
+                   f"({where}; a new random mask gives gradients of another network)")
+
+
+# ----------------------------------------------------------------------------- the Dropout layer (chapter 3)
+
+def _layer_training_output(name, step, x, out) -> np.ndarray:
+    """Check one training forward of the layer; return where it kept units (x > 0 everywhere)."""
+    p_drop = plans.LAYER_P
+    scale = 1.0 / (1.0 - p_drop)
+    kept = out != 0
+    ratio = out[kept] / x[kept]
+    if ratio.size and not close(ratio, np.full_like(ratio, scale)):
+        fail(name, f"kept units must be scaled by 1/(1-p_drop) = {scale:.4g} (inverted dropout), but were multiplied "
+                   f"by {np.median(ratio):.4g} (input of shape {step.shape}, p_drop={p_drop})")
+    tol = hoeffding(kept.size)
+    require(abs(kept.mean() - (1 - p_drop)) < tol, name,
+            f"kept {kept.mean():.4f} of {kept.size} units with p_drop={p_drop} (the probability of DROPPING), "
+            f"expected {1 - p_drop:.4f} ± {tol:.4f} (a correct mask fails this with probability < {DELTA:g})")
+    return kept
+
+
+def _layer_call(name, seed, step, record, kept, again) -> np.ndarray | None:
+    """Judge one forward or backward of the layer; return where the last forward kept units.
+
+    ``kept`` is that of the forward before (None after one in evaluation mode); ``again`` says
+    this forward repeats the previous step on the same input, so its mask must be a new one.
+    """
+    data = plans.layer_array(seed, step)
+    training = step.mode == "train"
+    where = f"for an input of shape {step.shape} in {'training' if training else 'evaluation'} mode"
+    got = _numeric(value_of(record, name, f"in {step.action} {where}"), name, f"{step.action}'s result")
+    require(got.shape == data.shape, name, f"{step.action} must keep the shape {step.shape}, got {got.shape}")
+    if step.action == "forward":
+        if not training:
+            require(close(got, data), name, "in evaluation mode forward must be the identity (out == x)")
+            return None
+        new = _layer_training_output(name, step, data, got)
+        require(not (again and np.array_equal(kept, new)), name,
+                "two forward calls drew the same mask: draw a fresh one from the layer's rng on every call")
+        return new
+    if not training:
+        require(close(got, data), name, "in evaluation mode backward must pass dout through unchanged")
+        return kept
+    if not close(got, data * kept / (1.0 - plans.LAYER_P)):
+        if close(got, data * kept):
+            fail(name, f"backward is missing the scale: dx = dout * mask / (1 - p_drop) ({where})")
+        fail(name, f"backward must reuse the mask of the last forward call: dx = dout * mask / (1 - p_drop) ({where})")
+    return kept
+
+
+def layer(records, seed: int = 0) -> None:
+    """The layer's hidden test (:func:`plans.layer_plan`), step by step, on inputs regenerated here."""
+    name = "Dropout"
+    steps = plans.layer_plan()
+    _count(records, len(steps), name)
+    kept = None
+    for index, (step, record) in enumerate(zip(steps, records)):
+        if step.action == "invalid":
+            _must_raise_value_error(record, name, f"Dropout({step.p_drop}) is not a valid layer (p_drop must lie in [0, 1])")
+        elif step.action == "init":
+            value_of(record, name, f"when built as Dropout({step.p_drop}, rng=rng)")
+            require(_flag(record.get("training"), name, "of a new layer") is True, name,
+                    "a new layer must start in training mode (.training True)")
+        elif step.action in ("eval", "train"):
+            value_of(record, name, f"on .{step.action}()")
+            want = step.action == "train"
+            require(_flag(record.get("training"), name, f"after .{step.action}()") is want, name,
+                    f".{step.action}() must set .training to {want}")
+        else:
+            kept = _layer_call(name, seed, step, record, kept, again=index > 0 and steps[index - 1] == step)
+
+
+# ----------------------------------------------------------------------------- DropConnect (chapter 7)
+
+def _dropconnect_cache(name, cache, W):
+    """The mask and scale of a DropConnect training cache."""
+    require(isinstance(cache, dict) and "mask" in cache and "scale" in cache, name,
+            'cache must be a dict with at least the keys "mask" and "scale"')
+    require(cache["mask"] is not None, name, "in training the cache must hold the weight mask")
+    mask = _numeric(cache["mask"], name, 'cache["mask"]')
+    require(mask.shape == W.shape, name, f"the mask must cover the weights: shape {W.shape}, got {mask.shape}")
+    require(_is_01(mask), name, "the mask must be boolean (True = weight kept) or 0/1")
+    scale = as_float(cache["scale"], name, 'cache["scale"]')
+    return mask, scale
+
+
+def dropconnect_forward(records, seed: int = 0) -> None:
+    """Weights masked and scaled by 1/(1-p_drop), ``out == x @ (W * mask * scale) + b``; ``x @ W + b`` in evaluation."""
+    name = "dropconnect_forward"
+    x, W, b = plans.dropconnect_inputs(seed)
+    _count(records, len(plans.DROPCONNECT_PLAN), name)
+    fresh = []
+    for call, record in zip(plans.DROPCONNECT_PLAN, records):
+        where = f"for x {x.shape}, W {W.shape}, b {b.shape}, p_drop={call.p_drop}, train={call.train}"
+        result = value_of(record, name, where)
+        require(isinstance(result, tuple) and len(result) == 2, name, "must return a pair (out, cache)")
+        out = _numeric(result[0], name, "out")
+        require(out.shape == (x.shape[0], W.shape[1]), name,
+                f"out must have shape {(x.shape[0], W.shape[1])}, got {out.shape} ({where})")
+        if not call.train:
+            require(_close_product(out, x @ W + b), name,
+                    f"in evaluation mode DropConnect must use W itself: out == x @ W + b ({where})")
+            continue
+        mask, scale = _dropconnect_cache(name, result[1], W)
+        want_scale = 1.0 / (1.0 - call.p_drop)
+        require(close(scale, want_scale), name, f'cache["scale"] should be 1/(1-p_drop) = {want_scale:.4f} for '
+                                                f"p_drop={call.p_drop} (inverted scaling), got {scale:.4g}")
+        require(_close_product(out, x @ (W * mask * scale) + b), name,
+                f'out must equal x @ (W * cache["mask"] * cache["scale"]) + b ({where})')
+        if call.purpose == "fresh":
+            fresh.append(mask)
+            continue
+        rate = float(mask.mean())
+        tol = hoeffding(mask.size)
+        if abs(rate - call.p_drop) < tol:
+            fail(name, f"kept {rate:.2f} of the weights with p_drop={call.p_drop}: p_drop is the probability of "
+                       f"DROPPING, so about {1 - call.p_drop:.2f} should be kept")
+        require(abs(rate - (1 - call.p_drop)) < tol, name,
+                f"kept {rate:.4f} of {mask.size} weights, expected {1 - call.p_drop:.4f} ± {tol:.4f} "
+                f"(p_drop={call.p_drop}; a correct mask fails this with probability < {DELTA:g})")
+    require(not np.array_equal(fresh[0], fresh[1]), name,
+            "two calls drew the same mask: draw a fresh one from rng on every call")
+
+
+def dropconnect_backward(records, seed: int = 0) -> None:
+    """``(dx, dW, db)`` recomputed from the regenerated ``x, W, dout`` and the forward's own mask and scale.
+
+    The mask and scale come from the student's forward; they are accepted only if that forward's
+    output agrees with them, so a made-up mask earns nothing unless it is the one that was used.
+    """
+    name = "dropconnect_backward"
+    p_drop = plans.DROPCONNECT_BACKWARD_P
+    x, W, b = plans.dropconnect_inputs(seed)
+    dout = plans.dropconnect_dout(seed)
+    require(isinstance(records, list) and len(records) in (1, 2) and all(isinstance(r, dict) for r in records), name,
+            "the hidden test did not run to the end (did an answer cell redefine something it uses?)")
+    first = records[0]
+    if raised(first) == "NotImplementedError":
+        fail(name, "not implemented yet: dropconnect_forward still raises NotImplementedError, and the backward "
+                   "is tested on the cache your forward returns")
+    before = f"dropconnect_forward(x, W, b, {p_drop}, True, rng) (the backward is tested on its cache)"
+    result = value_of(first, name, f"in {before}")
+    require(isinstance(result, tuple) and len(result) == 2, name, f"{before} must return a pair (out, cache)")
+    mask, scale = _dropconnect_cache(name, result[1], W)
+    require(math.isfinite(scale) and scale > 0, name, f'{before}: cache["scale"] must be a positive number, got {scale:g}')
+    require(mask.any() and not mask.all(), name, f"{before} kept all or none of the weights with p_drop={p_drop}")
+    W_used = W * mask * scale
+    out = _numeric(result[0], name, "the forward's out")
+    require(_close_product(out, x @ W_used + b), name,
+            f'{before}: its out does not equal x @ (W * cache["mask"] * cache["scale"]) + b')
+    require(len(records) == 2, name, "the hidden test did not run to the end")
+    grads = value_of(records[1], name, f"for dout of shape {dout.shape} and the cache of {before}")
+    require(isinstance(grads, tuple | list) and len(grads) == 3, name, "must return a triple (dx, dW, db)")
+    dx, dW, db = (_numeric(g, name, what) for g, what in zip(grads, ("dx", "dW", "db")))
+    for got, want, what in ((dx, x.shape, "dx"), (dW, W.shape, "dW"), (db, b.shape, "db")):
+        require(got.shape == want, name, f"{what} must have shape {want}, got {got.shape}")
+    require(_close_product(dx, dout @ W_used.T), name,
+            "dx must be dout @ (W * mask * scale).T: the dropped weights carry no gradient to x")
+    if not _close_product(dW, (x.T @ dout) * mask * scale):
+        if scale != 1.0 and _close_product(dW, (x.T @ dout) * mask):
+            fail(name, 'dW is missing the scale: it must be (x.T @ dout) * mask * cache["scale"]')
+        fail(name, "dW must be (x.T @ dout) * mask * scale: zero on dropped weights")
+    require(_close_product(db, dout.sum(axis=0)), name, "db must be dout summed over the batch (axis 0)")
+
+
+# (assignment, grade_id) -> verdict(records); a verdict with a seed judges seed 0, as the collectors run it.
 VERDICTS = {
+    ("ch01", "keep_to_drop"): keep_to_drop,
+    ("ch01", "all_keep_masks"): all_keep_masks,
+    ("ch01", "expected_masked_output"): expected_masked_output,
     ("ch02", "vanilla_dropout_forward"): functools.partial(forward, kind="vanilla"),
     ("ch02", "inverted_dropout_forward"): functools.partial(forward, kind="inverted"),
+    ("ch03", "dropout_backward"): functools.partial(backward, kind="dropout"),
+    ("ch03", "Dropout"): layer,
+    ("ch05", "spatial_dropout_forward"): functools.partial(forward, kind="spatial"),
+    ("ch05", "spatial_dropout_backward"): functools.partial(backward, kind="spatial"),
+    ("ch07", "dropconnect_forward"): dropconnect_forward,
+    ("ch07", "dropconnect_backward"): dropconnect_backward,
+    ("ch07", "locked_dropout_forward"): functools.partial(forward, kind="locked"),
 }

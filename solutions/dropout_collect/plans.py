@@ -58,3 +58,128 @@ def forward_inputs(kind: str, seed: int) -> list[tuple[ForwardCall, np.ndarray]]
 def student_rng(seed: int) -> np.random.Generator:
     """The generator handed to the student's functions (any use of it is fine)."""
     return np.random.default_rng([seed, 99_999])
+
+
+# ----------------------------------------------------------------------------- chapter 1
+
+KEEP_VALUES = (0.0, 0.2, 0.5, 0.8, 1.0)   # keep_to_drop(p_keep) on each, then INVALID_P
+MASK_SIZES = (1, 3, 6)                     # all_keep_masks(n) on each
+# expected_masked_output(a, p_drop): (p_drop, number of units); p_drop=0 checks 0**0 = 1 is handled
+EXPECTATION_CASES = ((0.0, 5), (0.3, 5), (0.5, 5), (0.9, 5), (0.25, 3), (0.6, 8))
+
+
+def expectation_inputs(seed: int) -> list[tuple[float, np.ndarray]]:
+    """``(p_drop, a)`` for each call of ``expected_masked_output``; ``a`` standard normal."""
+    return [(p_drop, array_for(seed, 300 + index, (n,), positive=False))
+            for index, (p_drop, n) in enumerate(EXPECTATION_CASES)]
+
+
+# ----------------------------------------------------------------------------- backward (chapters 3, 5)
+
+@dataclass(frozen=True)
+class BackwardCall:
+    """One call ``fn(dout, cache)`` with ``cache = {"mask", "scale", "x_shape"}``."""
+    x_shape: tuple
+    mask_shape: tuple | None   # None: an evaluation cache (mask None)
+    scale: float
+
+
+BACKWARD_KINDS = {
+    # Every cache a forward of exercise 2 can produce, incl. masks smaller than dout (broadcast).
+    "dropout": (BackwardCall((6, 7), (6, 7), 1 / 0.6), BackwardCall((4, 3, 5, 5), (4, 3, 5, 5), 2.0),
+                BackwardCall((4, 3, 5, 5), (4, 3, 1, 1), 1.25), BackwardCall((5, 4, 6), (1, 4, 6), 1 / 0.7),
+                BackwardCall((6, 7), (6, 7), 1.0), BackwardCall((3, 4), None, 0.7)),
+    # The caches of spatial dropout: one entry per (sample, channel).
+    "spatial": (BackwardCall((10, 8, 6), (10, 8, 1), 1 / 0.6), BackwardCall((6, 5, 4, 4), (6, 5, 1, 1), 1.25),
+                BackwardCall((4, 3, 2, 3, 3), (4, 3, 1, 1, 1), 2.0), BackwardCall((6, 5, 4, 4), None, 1.0)),
+}
+
+
+def mask_for(seed: int, index: int, shape: tuple, p_keep: float = 0.6) -> np.ndarray:
+    """A boolean keep-mask for the backward tests (as a forward would have saved it)."""
+    return np.random.default_rng([seed, index, 1]).random(shape) < p_keep
+
+
+def backward_inputs(kind: str, seed: int) -> list[tuple[BackwardCall, np.ndarray, np.ndarray | None]]:
+    """``(call, dout, mask)`` for each call of a backward's hidden test."""
+    return [(call, array_for(seed, 400 + index, call.x_shape, positive=False),
+             None if call.mask_shape is None else mask_for(seed, 400 + index, call.mask_shape))
+            for index, call in enumerate(BACKWARD_KINDS[kind])]
+
+
+def backward_cache(call: BackwardCall, mask) -> dict:
+    """The cache handed to the student's backward (a fresh copy of the mask every time)."""
+    return {"mask": None if mask is None else mask.copy(), "scale": call.scale, "x_shape": call.x_shape}
+
+
+# ----------------------------------------------------------------------------- the Dropout layer (chapter 3)
+
+LAYER_P = 0.4
+LAYER_SHAPES = ((300, 50), (20, 6, 10, 10))
+LAYER_EVAL_SHAPE = (4, 5)
+
+
+@dataclass(frozen=True)
+class LayerStep:
+    """One step of the layer's hidden test, in order.
+
+    ``action`` is "init" (``Dropout(LAYER_P, rng=rng)``), "forward", "backward", "eval",
+    "train" (the mode switches) or "invalid" (``Dropout(p)`` for a ``p`` of ``INVALID_P``).
+    ``mode`` is the mode the layer should be in; ``key`` names the input (see :func:`layer_array`).
+    """
+    action: str
+    mode: str = "train"
+    shape: tuple = ()
+    key: int = 0
+    p_drop: float = LAYER_P
+
+
+def layer_plan() -> list[LayerStep]:
+    steps = [LayerStep("init")]
+    for i, shape in enumerate(LAYER_SHAPES):
+        # Two forwards on one input, then backward: it must use the LAST forward's (fresh) mask.
+        steps += [LayerStep("forward", shape=shape, key=500 + i), LayerStep("forward", shape=shape, key=500 + i),
+                  LayerStep("backward", shape=shape, key=510 + i)]
+    steps += [LayerStep("eval", mode="eval"), LayerStep("forward", "eval", LAYER_EVAL_SHAPE, 520),
+              LayerStep("backward", "eval", LAYER_EVAL_SHAPE, 521),
+              LayerStep("train"), LayerStep("forward", shape=LAYER_SHAPES[0], key=522),
+              LayerStep("backward", shape=LAYER_SHAPES[0], key=523)]
+    steps += [LayerStep("invalid", p_drop=p) for p in INVALID_P]
+    return steps
+
+
+def layer_array(seed: int, step: LayerStep) -> np.ndarray:
+    """The input of a "forward" step (positive in training) or the ``dout`` of a "backward" step."""
+    positive = step.action == "forward" and step.mode == "train"
+    return array_for(seed, step.key, step.shape, positive)
+
+
+# ----------------------------------------------------------------------------- DropConnect (chapter 7)
+
+DROPCONNECT_SHAPES = ((30, 40), (40, 50))   # x (N, D), W (D, M); b (M,)
+
+
+@dataclass(frozen=True)
+class DropConnectCall:
+    """One call ``dropconnect_forward(x, W, b, p_drop, train, rng)``."""
+    purpose: str          # "train", "fresh" (two equal calls must differ) or "eval"
+    p_drop: float
+    train: bool
+
+
+DROPCONNECT_PLAN = (DropConnectCall("train", 0.3, True), DropConnectCall("train", 0.7, True),
+                    DropConnectCall("fresh", 0.5, True), DropConnectCall("fresh", 0.5, True),
+                    DropConnectCall("eval", 0.3, False))
+DROPCONNECT_BACKWARD_P = 0.4
+
+
+def dropconnect_inputs(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``x`` and ``W`` in [1, 2) (no cancellation, no zero weights), ``b`` standard normal."""
+    (n, d), (_, m) = DROPCONNECT_SHAPES
+    return (array_for(seed, 600, (n, d), True), array_for(seed, 601, (d, m), True),
+            array_for(seed, 602, (m,), False))
+
+
+def dropconnect_dout(seed: int) -> np.ndarray:
+    (n, _), (_, m) = DROPCONNECT_SHAPES
+    return array_for(seed, 603, (n, m), False)

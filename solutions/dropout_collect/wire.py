@@ -173,7 +173,7 @@ def _decode_array(body) -> np.ndarray:
     if not isinstance(body, dict):
         raise WireError("malformed array")
     dtype, shape = body.get("dtype"), body.get("shape")
-    if dtype not in ALLOWED_DTYPES:
+    if not isinstance(dtype, str) or dtype not in ALLOWED_DTYPES:
         raise WireError(f"arrays of dtype {str(dtype)[:40]} are not accepted")
     if not isinstance(shape, list) or len(shape) > 8 or not all(isinstance(n, int) and 0 <= n for n in shape):
         raise WireError("malformed array shape")
