@@ -76,7 +76,7 @@ def _result(student, assignment, digest, functions, flags=(), seconds=0.0) -> di
 
 def _hidden_folders(course: Course) -> tuple[str, ...]:
     """What kernels must not see; the sandbox puts back only the software they need."""
-    return tuple(str(p) for p in (course.root, REPO, SOURCES))
+    return tuple(str(p) for p in (course.root, REPO, SOURCES, Path.home()))
 
 
 def grade_submission(course_root: Path, student: str, assignment: str, notebook: Path, timeout: float = 600,

@@ -36,6 +36,8 @@ def judge(assignment: str, grade_id: str, payload) -> Verdict:
     try:
         if not isinstance(payload, dict) or payload.get("version") != wire.VERSION:
             raise wire.WireError("unknown format")
+        if payload.get("grade_id") != grade_id:
+            raise wire.WireError(f"it was labelled as data for {str(payload.get('grade_id'))[:60]!r}")
         records = wire.decode(payload.get("records"))
         verdict(records)
     except Failure as failure:
