@@ -15,10 +15,10 @@ launcher; the launcher (still trusted) prepares limits and identity, then execs 
   out of sight;
 * new network, PID, IPC and UTS namespaces: no network at all (not even the loopback of the
   machine), no view of other processes, and everything the kernel starts ends with it;
-* when grading as root the kernel runs as ``nobody`` (uid 65534) and owns nothing but its
-  folder; a clean environment; no capabilities;
+* when grading as root each kernel runs as a user of its own (uid 100000 + its launcher's
+  PID) that owns nothing but its folder; a clean environment; no capabilities;
 * limits: address space, file size, no core dumps, a cap on processes and threads
-  (a ``pids`` cgroup as root, ``RLIMIT_NPROC`` for the unprivileged kernel in any case).
+  (a ``pids`` cgroup as root, and ``RLIMIT_NPROC`` for the kernel's user in any case).
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from .limits import CGROUP_ENV, FILE_SIZE_LIMIT, MAX_TASKS, MEMORY_LIMIT, join_c
 HIDE_ENV = "DROPOUT_GRADER_HIDE"    # os.pathsep-separated folders the kernel must not see
 ALLOW_ENV = "DROPOUT_GRADER_ALLOW"  # os.pathsep-separated folders put back, read-only
 KEPT_ENV = ("PATH", "LANG", "LC_ALL", "OMP_NUM_THREADS", "PYDEVD_DISABLE_FILE_VALIDATION")
-NOBODY = 65534
+KERNEL_UID_BASE = 100_000  # as root, each kernel runs as uid KERNEL_UID_BASE + its launcher's PID
 
 
 class SandboxUnavailable(RuntimeError):
@@ -103,11 +103,12 @@ def _closed_ancestors(path: str) -> list[str]:
 
 
 def bwrap_command(bwrap: str, kernel_dir: str, hide: list[str], allow: list[str], kernel_args: list[str],
-                  as_root: bool) -> list[str]:
+                  uid: int | None) -> list[str]:
     """The ``bwrap`` command line for one kernel (pure: unit-tested without starting anything).
 
-    As root, bwrap keeps the capabilities it needs to mount, and ``setpriv`` inside the sandbox
-    drops to ``nobody`` with no capabilities at all before the kernel starts.
+    With ``uid`` (grading as root), bwrap keeps the capabilities it needs to mount, and
+    ``setpriv`` inside the sandbox drops to that user, with no capabilities at all, before the
+    kernel starts. Without it, the kernel runs as the grader's own user, capabilities dropped.
     """
     work = f"{kernel_dir}/work"
     cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
@@ -131,14 +132,14 @@ def bwrap_command(bwrap: str, kernel_dir: str, hide: list[str], allow: list[str]
             "--die-with-parent", "--new-session",
             "--clearenv", "--setenv", "HOME", work, "--setenv", "TMPDIR", work,
             "--setenv", "MPLCONFIGDIR", f"{work}/.mpl", "--setenv", "IPYTHONDIR", f"{work}/.ipython",
-            "--setenv", "MPLBACKEND", "Agg"]
+            "--setenv", "MPLBACKEND", "Agg", "--setenv", "USER", "student", "--setenv", "LOGNAME", "student"]
     for name in KEPT_ENV:
         if name in os.environ:
             cmd += ["--setenv", name, os.environ[name]]
     kernel = [sys.executable, "-m", "ipykernel_launcher", *kernel_args]
-    if as_root:
-        return cmd + ["--", shutil.which("setpriv") or "/usr/bin/setpriv", "--reuid", str(NOBODY),
-                      "--regid", str(NOBODY), "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--", *kernel]
+    if uid is not None:
+        return cmd + ["--", shutil.which("setpriv") or "/usr/bin/setpriv", "--reuid", str(uid),
+                      "--regid", str(uid), "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--", *kernel]
     return cmd + ["--cap-drop", "ALL", "--", *kernel]
 
 
@@ -170,16 +171,19 @@ def main(argv: list[str]) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    as_root = os.geteuid() == 0
-    if as_root:
+    uid = None
+    if os.geteuid() == 0:
         join_cgroup(os.environ.get(CGROUP_ENV))  # the cgroup caps processes, whatever the user
-        _hand_over(kernel_dir, NOBODY)
+        # A user of its own per kernel: RLIMIT_NPROC then counts this kernel's tasks only, and
+        # no kernel can signal, trace or share files with another.
+        uid = KERNEL_UID_BASE + os.getpid()
+        _hand_over(kernel_dir, uid)
     # Inherited by the kernel, which is never root: there RLIMIT_NPROC binds.
-    limit = _tasks_of(NOBODY if as_root else os.getuid()) + MAX_TASKS
+    limit = _tasks_of(uid if uid is not None else os.getuid()) + MAX_TASKS
     resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
     hide = os.environ.get(HIDE_ENV, "").split(os.pathsep)
     allow = os.environ.get(ALLOW_ENV, "").split(os.pathsep)
-    os.execv(bwrap, bwrap_command(bwrap, str(kernel_dir), hide, allow, argv, as_root))
+    os.execv(bwrap, bwrap_command(bwrap, str(kernel_dir), hide, allow, argv, uid))
 
 
 if __name__ == "__main__":

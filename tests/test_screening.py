@@ -140,13 +140,13 @@ def test_missing_bubblewrap_is_explained(monkeypatch):
         sandbox.require_bwrap()
 
 
-def _command(tmp_path, as_root=True):
+def _command(tmp_path, uid=123456):
     hidden, allowed = tmp_path / "course", tmp_path / "repo" / ".venv"
     hidden.mkdir(exist_ok=True)
     allowed.mkdir(parents=True, exist_ok=True)
     kernel_dir = tmp_path / "scratch" / "k-1"
     return sandbox.bwrap_command("bwrap", str(kernel_dir), [str(hidden), str(tmp_path / "repo"), "/nonexistent"],
-                                 [str(allowed)], ["-f", f"{kernel_dir}/kernel.json"], as_root), kernel_dir
+                                 [str(allowed)], ["-f", f"{kernel_dir}/kernel.json"], uid), kernel_dir
 
 
 def _pairs(command):
@@ -166,12 +166,12 @@ def test_kernel_sandbox_has_no_network_and_one_writable_folder(tmp_path):
     assert ("--clearenv", "--setenv") in pairs and ("TMPDIR", f"{kernel_dir}/work") in pairs
 
 
-def test_as_root_the_kernel_drops_to_nobody_with_no_capabilities(tmp_path):
-    command, _ = _command(tmp_path, as_root=True)
+def test_as_root_the_kernel_drops_to_its_own_user_with_no_capabilities(tmp_path):
+    command, _ = _command(tmp_path, uid=123456)
     tail = command[command.index("--") + 1:]
-    assert tail[0].endswith("setpriv") and ["--reuid", "65534"] == tail[1:3]
+    assert tail[0].endswith("setpriv") and ["--reuid", "123456"] == tail[1:3]
     assert "--inh-caps=-all" in tail and "--bounding-set=-all" in tail
-    command, _ = _command(tmp_path, as_root=False)
+    command, _ = _command(tmp_path, uid=None)
     assert command[command.index("--") - 2:command.index("--")] == ["--cap-drop", "ALL"]
 
 
