@@ -9,6 +9,7 @@ over the kernel protocol (HMAC-signed with a key for this kernel only) and are h
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -24,7 +25,51 @@ import nbformat
 from . import sandbox
 from .limits import CGROUP_ENV, process_cap
 
-OUTPUT_KEPT = 20_000  # characters of each text output kept (a student may print 100 MB)
+OUTPUT_KEPT = 20_000            # characters of each text output kept for feedback (a student may print 100 MB)
+OUTPUT_LIMIT = 32 * 2**20       # characters of one output the grader accepts at all (collected data is far less)
+NOTEBOOK_OUTPUT_LIMIT = 128 * 2**20  # characters of all outputs of one notebook, likewise
+IMAGE_KEPT = 2**20              # bytes of one image kept for feedback
+OUTPUT_MESSAGES = ("stream", "display_data", "execute_result", "update_display_data", "error")
+
+
+def _content_size(content: dict) -> int:
+    """About how many characters an output message carries (what it would cost to keep)."""
+    size = len(content.get("text", "")) + len(str(content.get("evalue", "")))
+    size += sum(len(line) for line in content.get("traceback", []) if isinstance(line, str))
+    for value in (content.get("data") or {}).values():
+        size += len(value) if isinstance(value, str) else len(json.dumps(value, default=str))
+    return size
+
+
+def _bounded(preprocessor_class):
+    """nbgrader's executor, refusing outputs past the limits as they arrive (not after the fact)."""
+
+    from dropout_collect.wire import MIME
+
+    class Bounded(preprocessor_class):
+        def process_message(self, msg, cell, cell_index):
+            data = msg.get("content", {}).get("data") or {}
+            if msg.get("msg_type") in ("display_data", "execute_result") and MIME in data:
+                # Collected data counts only in a graded cell, and only its last output is judged:
+                # keep one per cell, outside the notebook's budget for everything else.
+                if not (cell.get("metadata", {}).get("nbgrader") or {}).get("grade") \
+                        or _content_size(msg["content"]) > OUTPUT_LIMIT:
+                    return None
+                cell.outputs = [o for o in cell.outputs if MIME not in o.get("data", {})]
+                return super().process_message(msg, cell, cell_index)
+            if msg.get("msg_type") in OUTPUT_MESSAGES:
+                size = _content_size(msg.get("content", {}))
+                self.output_spent = getattr(self, "output_spent", 0) + size
+                if size > OUTPUT_LIMIT or self.output_spent > NOTEBOOK_OUTPUT_LIMIT:
+                    noted = self.__dict__.setdefault("noted_cells", set())
+                    if cell_index not in noted:
+                        noted.add(cell_index)
+                        cell.outputs.append(nbformat.v4.new_output(
+                            "stream", name="stderr", text="[the grader dropped output past its size limit]\n"))
+                    return None
+            return super().process_message(msg, cell, cell_index)
+
+    return Bounded
 
 
 @dataclass
@@ -75,13 +120,45 @@ def _tail(path: Path) -> str:
     return ""
 
 
+def _cut(text: str) -> str:
+    if len(text) <= OUTPUT_KEPT:
+        return text
+    return text[:OUTPUT_KEPT] + f"\n[... {len(text) - OUTPUT_KEPT} more characters cut by the grader]\n"
+
+
+def _lock(kernel_dir: Path) -> None:
+    """Once the kernel is up (its sockets exist), its folder goes back to root: the kernel can no
+    longer create, replace or grow anything there (as root only; see the README's limits)."""
+    if os.geteuid() != 0:
+        return
+    for path in [*kernel_dir.iterdir(), kernel_dir]:
+        os.lchown(path, 0, 0)
+    os.chmod(kernel_dir, 0o755)
+
+
 def trim_outputs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Cut runaway text down to what feedback can show."""
+    """Cut runaway text, tracebacks and images down to what feedback can show.
+
+    The collected data (the grader's own MIME type) is left whole: it is judged, then dropped.
+    """
+    from dropout_collect.wire import MIME
+
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and len(output.get("text", "")) > OUTPUT_KEPT:
-                cut = len(output.text) - OUTPUT_KEPT
-                output.text = output.text[:OUTPUT_KEPT] + f"\n[... {cut} more characters cut by the grader]\n"
+            if output.get("output_type") == "stream":
+                output.text = _cut(output.get("text", ""))
+            elif output.get("output_type") == "error":
+                output.traceback = [_cut(line) for line in output.get("traceback", [])[:200]]
+                output.evalue = _cut(str(output.get("evalue", "")))
+            for mime, value in list(output.get("data", {}).items()):
+                if mime == MIME:
+                    continue
+                if isinstance(value, str) and mime.startswith("image/") and len(value) > IMAGE_KEPT:
+                    del output.data[mime]
+                elif isinstance(value, str):
+                    output.data[mime] = _cut(value)
+                elif len(json.dumps(value, default=str)) > OUTPUT_KEPT:
+                    del output.data[mime]
     return notebook
 
 
@@ -105,10 +182,11 @@ def execute(notebook: nbformat.NotebookNode, scratch: Path, cell_timeout: int = 
         _kill_processes_mentioning(str(kernel_dir))
 
     watchdog = threading.Timer(notebook_timeout, stop_overtime)
-    preprocessor = Execute(
+    preprocessor = _bounded(Execute)(
         timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True, raise_on_iopub_timeout=False,
         timeout_func=lambda cell: max(1, min(cell_timeout, int(deadline - time.monotonic()) + 1)),
         startup_timeout=60, shutdown_kernel="immediate", kernel_name="python3",
+        on_notebook_start=lambda **_: _lock(kernel_dir),
         kernel_manager_class=_manager_class(kernel_dir))
     environment = {}
     if isolate:
@@ -117,10 +195,9 @@ def execute(notebook: nbformat.NotebookNode, scratch: Path, cell_timeout: int = 
                        sandbox.ALLOW_ENV: os.pathsep.join(sandbox.needed_folders())}
     saved = {k: os.environ.get(k) for k in [*environment, CGROUP_ENV]}
     try:
-        with process_cap() as cgroup:
+        with process_cap() as cgroups:
             os.environ.update(environment)
-            if cgroup is not None:
-                os.environ[CGROUP_ENV] = str(cgroup)
+            os.environ[CGROUP_ENV] = cgroups
             watchdog.start()
             try:
                 preprocessor.preprocess(notebook, {"metadata": {"path": str(kernel_dir / "work")}})

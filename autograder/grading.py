@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -67,6 +69,20 @@ def _release(course_root: str, assignment: str):
     return released, source, verdicts.points_of(released)
 
 
+def run_seed(course: Course, digest: str) -> int:
+    """The seed of a submission's hidden-test inputs: unpredictable without the course's secret,
+    the same every time the same submission is graded (so grading twice gives the same reasons)."""
+    try:
+        fd = os.open(course.secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(32))
+    key = course.secret.read_bytes()
+    return int.from_bytes(hmac.new(key, digest.encode(), hashlib.sha256).digest()[:4], "big") % 2**31
+
+
 def _result(student, assignment, digest, functions, flags=(), seconds=0.0) -> dict:
     return {"student": student, "assignment": assignment, "sha256": digest,
             "score": sum(f["points"] for f in functions.values()),
@@ -94,25 +110,31 @@ def grade_submission(course_root: Path, student: str, assignment: str, notebook:
         if screened.notebook is None:
             keep.unlink(missing_ok=True)  # a stale graded notebook of an earlier submission must not stay
             return _result(student, assignment, digest, verdicts.zero(points, screened.reason))
-        flags = screening.flags(screened.notebook, source)
-        runnable = screening.with_hidden_tests(screened.notebook, source)
+        flags = screened.flags + screening.flags(screened.notebook, source)
+        seed = run_seed(course, digest)
+        runnable = screening.with_seed(screening.with_hidden_tests(screened.notebook, source), seed)
         with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch:
             run = execute(runnable, Path(scratch), cell_timeout=cell_timeout, notebook_timeout=timeout,
                           isolate=isolate, hide=_hidden_folders(course))
-        functions = verdicts.score(assignment, points, run.notebook, run.problem, cell_timeout, judge)
-        _keep(verdicts.without_collected(run.notebook), keep)
-        return _result(student, assignment, digest, functions, flags, time.monotonic() - started)
+        functions = verdicts.score(assignment, points, run.notebook, run.problem, cell_timeout, judge, seed)
     except Exception as err:  # noqa: BLE001 - one submission's trouble is that submission's reason
         keep.unlink(missing_ok=True)
         reason = f"the grader could not grade this notebook ({type(err).__name__}: {str(err)[:300]})"
         return _result(student, assignment, digest, verdicts.zero(points, reason), seconds=time.monotonic() - started)
+    try:  # the points stand whatever happens to the copy kept for feedback
+        _keep(screening.without_grader_cells(verdicts.without_collected(run.notebook)), keep)
+    except Exception as err:  # noqa: BLE001
+        keep.unlink(missing_ok=True)
+        flags.append(f"the executed notebook could not be kept for feedback ({type(err).__name__})")
+    return _result(student, assignment, digest, functions, flags, time.monotonic() - started)
 
 
 def _keep(notebook: nbformat.NotebookNode, target: Path) -> None:
     """Write atomically into the course folder (which no kernel can see)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    nbformat.write(notebook, partial)
+    # Lone surrogates in a student's output cannot be UTF-8: replaced, not fatal.
+    partial.write_bytes(nbformat.writes(notebook).encode("utf-8", "replace"))
     os.replace(partial, target)
 
 

@@ -3,6 +3,7 @@
     COURSE/
       nbgrader_config.py, gradebook.db     nbgrader's own (release bookkeeping)
       results.db                           the gradebook of record (SQLite default)
+      .grading_secret                      seeds the hidden tests' inputs (created on first grade)
       source/<assignment>/exercise.ipynb   nbgrader sources: solutions and hidden tests
       release/<assignment>/exercise.ipynb  what students get
       submitted/<student>/<assignment>/exercise.ipynb   collected, never modified
@@ -33,6 +34,11 @@ class Course:
 
     def graded_notebook(self, student: str, assignment: str) -> Path:
         return self.root / GRADED_CACHE / student / f"{assignment}.ipynb"
+
+    @property
+    def secret(self) -> Path:
+        """Random bytes from which each submission's input seed is drawn; never leaves the course folder."""
+        return self.root / ".grading_secret"
 
     @property
     def results_db(self) -> Path:

@@ -26,7 +26,6 @@ import json
 import os
 import resource
 import shutil
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -88,46 +87,55 @@ def needed_folders() -> list[str]:
             str(Path(dropout_collect.__file__).parent)]
 
 
-def _closed_ancestors(path: str) -> list[str]:
-    """Ancestors of ``path`` that an unprivileged user cannot pass through (``/root`` is 0700)."""
-    closed, current = [], Path(path)
-    for parent in reversed(current.parents):
-        if str(parent) == "/":
-            continue
-        try:
-            if not os.stat(parent).st_mode & stat.S_IXOTH:
-                closed.append(str(parent))
-        except OSError:
-            continue
-    return closed
+SYSTEM_FOLDERS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+def _system_mounts() -> list[str]:
+    """The operating system's folders, read-only (merged-/usr links stay links)."""
+    cmd = []
+    for folder in SYSTEM_FOLDERS:
+        if os.path.islink(folder):
+            cmd += ["--symlink", os.readlink(folder), folder]
+        elif os.path.isdir(folder):
+            cmd += ["--ro-bind", folder, folder]
+    return cmd
+
+
+def _inside(path: str, folder: str) -> bool:
+    return (path.rstrip("/") + "/").startswith(folder.rstrip("/") + "/")
 
 
 def bwrap_command(bwrap: str, kernel_dir: str, hide: list[str], allow: list[str], kernel_args: list[str],
                   uid: int | None) -> list[str]:
     """The ``bwrap`` command line for one kernel (pure: unit-tested without starting anything).
 
+    The sandbox's file system is built from an allow-list: the operating system's folders and
+    ``allow`` (interpreter, venv, student-side packages), all read-only; a fresh ``/dev``,
+    ``/proc``, ``/tmp``; and the kernel folder, whose ``work`` subfolder is a private tmpfs.
+    Anything in ``hide`` that lies inside an allowed folder is replaced by an empty one.
     With ``uid`` (grading as root), bwrap keeps the capabilities it needs to mount, and
     ``setpriv`` inside the sandbox drops to that user, with no capabilities at all, before the
     kernel starts. Without it, the kernel runs as the grader's own user, capabilities dropped.
     """
     work = f"{kernel_dir}/work"
-    cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-           "--tmpfs", "/dev/shm", "--tmpfs", "/run", "--tmpfs", "/tmp"]
-    # Folders the kernel's user could not pass through become empty, passable ones (``/root`` is 0700).
-    hidden = [h for h in hide if h and os.path.isdir(h)] + [c for a in allow for c in _closed_ancestors(a)]
-    for folder in sorted(set(hidden), key=len):
-        cmd += ["--tmpfs", folder]
-    emptied = [*hidden, "/tmp", "/run"]
     binds = sorted({a for a in allow if a and os.path.isdir(a)}, key=len)
-    # Folders leading to a bind inside an emptied one must be passable by the kernel's user.
+    cmd = [bwrap, *_system_mounts(), "--dev", "/dev", "--proc", "/proc",
+           "--tmpfs", "/dev/shm", "--tmpfs", "/run", "--tmpfs", "/tmp"]
+    # Every folder leading to a mount point must exist and be passable by the kernel's user.
+    taken = {"/", "/dev", "/proc", "/run", "/tmp", *SYSTEM_FOLDERS}
     passages = {str(p) for dest in [*binds, kernel_dir] for p in Path(dest).parents
-                if any(str(p) != e and (str(p) + "/").startswith(e.rstrip("/") + "/") for e in emptied)}
+                if str(p) not in taken and not any(_inside(str(p), b) for b in binds)}
     for folder in sorted(passages, key=len):
         cmd += ["--perms", "0755", "--dir", folder]
-    # Bind sources are host paths, so these come back even inside folders hidden above.
     for folder in binds:
         cmd += ["--ro-bind", folder, folder]
-    cmd += ["--bind", kernel_dir, kernel_dir, "--chdir", work,
+    hidden = [h for h in hide if h and os.path.isdir(h) and any(_inside(h, b) for b in [*binds, *SYSTEM_FOLDERS])]
+    for folder in sorted(set(hidden), key=len):
+        cmd += ["--tmpfs", folder, "--remount-ro", folder]
+    cmd += ["--bind", kernel_dir, kernel_dir,
+            # On tmpfs, the kernel's files count against its memory (capped by its cgroup as root).
+            "--perms", "01777", "--tmpfs", work, "--chdir", work,
+            "--remount-ro", "/tmp", "--remount-ro", "/run", "--remount-ro", "/",
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session",
             "--clearenv", "--setenv", "HOME", work, "--setenv", "TMPDIR", work,
@@ -183,7 +191,10 @@ def main(argv: list[str]) -> None:
     resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
     hide = os.environ.get(HIDE_ENV, "").split(os.pathsep)
     allow = os.environ.get(ALLOW_ENV, "").split(os.pathsep)
-    os.execv(bwrap, bwrap_command(bwrap, str(kernel_dir), hide, allow, argv, uid))
+    # bwrap is the sandbox's first process, whose environment a same-user kernel could read
+    # in /proc/1/environ: it gets a bare one.
+    os.execve(bwrap, bwrap_command(bwrap, str(kernel_dir), hide, allow, argv, uid),
+              {"PATH": "/usr/bin:/bin", **{k: os.environ[k] for k in KEPT_ENV if k in os.environ}})
 
 
 if __name__ == "__main__":

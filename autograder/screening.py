@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import nbformat
 
 # The reference solution, the experiments built on it, and the instructor's files.
-FORBIDDEN = re.compile(r"dropout_reference|course_experiments|gradebook\.db|results\.db|[\\/]source[\\/]|solutions[\\/]")
+FORBIDDEN = re.compile(r"dropout_reference|dropout_checks|dropout_collect|course_experiments|vnd\.dropout-course|"
+                       r"gradebook\.db|results\.db|\.grading_secret|[\\/]source[\\/]|solutions[\\/]")
 
 # Names whose only use in a dropout exercise would be to reach into the grader: rewriting
 # modules or built-ins, silencing IPython's error reports, or evaluating hidden strings.
@@ -52,6 +53,8 @@ def _meta(cell) -> dict:
 
 def is_students(cell) -> bool:
     """An answer cell or a code cell the student added; tests and given code are the release's."""
+    if GRADER_CELL in cell.get("metadata", {}):
+        return False
     meta = cell.get("metadata", {}).get("nbgrader")
     return cell.cell_type == "code" and (meta is None or bool(_meta(cell).get("solution")))
 
@@ -179,11 +182,19 @@ def _rebuild(submitted, released) -> nbformat.NotebookNode:
     for index, cell in enumerate(released.cells):
         cell = nbformat.from_dict(cell)
         grade_id = released_ids[index]
-        if grade_id in answers:
-            cell.source = answers[grade_id]
+        if grade_id in answer_ids:
+            # A missing answer cell stays empty: the released stub would override a definition
+            # the student wrote elsewhere (a notebook whose metadata was lost, say).
+            cell.source = answers.get(grade_id, "")
         rebuilt.cells.append(cell)
         rebuilt.cells.extend(added.get(index, []))
     return rebuilt
+
+
+def missing_answers(submitted_or_rebuilt: nbformat.NotebookNode, released: nbformat.NotebookNode) -> list[str]:
+    """Answer cells of the release that the submission does not have (by id)."""
+    have = {_meta(c).get("grade_id") for c in submitted_or_rebuilt.cells if _meta(c).get("solution")}
+    return [_meta(c)["grade_id"] for c in released.cells if _meta(c).get("solution") and _meta(c)["grade_id"] not in have]
 
 
 def read(path, released: nbformat.NotebookNode) -> Screened:
@@ -194,7 +205,10 @@ def read(path, released: nbformat.NotebookNode) -> Screened:
     except Exception as err:  # noqa: BLE001 - any unreadable file is the student's problem, not ours
         return Screened(None, f"the submitted file is not a notebook this course can read ({type(err).__name__}: "
                               f"{str(err)[:120]}); export it again from Jupyter as .ipynb", [])
-    return Screened(_rebuild(submitted, released), None, [])
+    missing = missing_answers(submitted, released)
+    flags = [f"the submission has no answer cell {', '.join(missing)} (its metadata may have been lost): "
+             "those cells ran empty, and the student's own cells ran as written"] if missing else []
+    return Screened(_rebuild(submitted, released), None, flags)
 
 
 def with_hidden_tests(rebuilt: nbformat.NotebookNode, source: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -207,6 +221,22 @@ def with_hidden_tests(rebuilt: nbformat.NotebookNode, source: nbformat.NotebookN
     return rebuilt
 
 
+GRADER_CELL = "dropout_grader"  # metadata key of cells the grader adds (never shown, never the student's)
+
+
+def with_seed(notebook: nbformat.NotebookNode, seed: int) -> nbformat.NotebookNode:
+    """A first cell that sets this run's seed for the collectors (the checker uses its own copy)."""
+    cell = nbformat.v4.new_code_cell(f"import dropout_collect as _grader\n_grader.set_seed({int(seed)})\ndel _grader",
+                                     metadata={GRADER_CELL: "seed"})
+    notebook.cells.insert(0, cell)
+    return notebook
+
+
+def without_grader_cells(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    notebook.cells = [c for c in notebook.cells if GRADER_CELL not in c.get("metadata", {})]
+    return notebook
+
+
 def flags(rebuilt: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list[str]:
     """What in the student's cells deserves a human look (comments are not code)."""
     protected = _bound_by_imports(source)
@@ -217,7 +247,8 @@ def flags(rebuilt: nbformat.NotebookNode, source: nbformat.NotebookNode) -> list
         code = code_without_comments(cell.source)
         match = FORBIDDEN.search(code)
         if match:
-            found.append(f"cell {number} names {match.group(0)!r} (the reference, the sources or a gradebook)")
+            found.append(f"cell {number} names {match.group(0)!r}, which only the grader uses "
+                         "(the reference, the checks, the collectors' data, the sources or a gradebook)")
         tampered = tampering(code, protected)
         if tampered:
             found.append(f"cell {number}: {tampered}")

@@ -96,12 +96,16 @@ def missing_data_reason(cells: list, index: int, cell_timeout: int, problem: str
     return f"{reason} ({cause})" if cause else reason
 
 
+REASON_KEPT = 600  # characters of a reason (a student's exception message can be any length)
+
+
 def score(assignment: str, points: dict[str, float], notebook: nbformat.NotebookNode, problem: str | None,
-          cell_timeout: int, judge) -> dict:
+          cell_timeout: int, judge, seed: int = 0) -> dict:
     """Per graded cell: points, maximum and the reason for any lost point.
 
-    ``judge(assignment, grade_id, payload)`` is the trusted checker (``dropout_checks.judge``),
-    passed in so that this function stays pure and testable.
+    ``judge(assignment, grade_id, payload, seed)`` is the trusted checker
+    (``dropout_checks.judge``), passed in so that this function stays pure and testable;
+    ``seed`` is the run's secret seed, from which the checker regenerates the inputs.
     """
     index = {nbgrader_meta(c).get("grade_id"): i for i, c in enumerate(notebook.cells) if nbgrader_meta(c).get("grade")}
     functions = {}
@@ -110,11 +114,13 @@ def score(assignment: str, points: dict[str, float], notebook: nbformat.Notebook
             functions[grade_id] = {"points": 0.0, "max_points": maximum, "reason": "the test cell is missing"}
             continue
         payload = collected(notebook.cells[index[grade_id]])
-        verdict = judge(assignment, grade_id, payload)
+        verdict = judge(assignment, grade_id, payload, seed)
         if verdict.passed:
             functions[grade_id] = {"points": maximum, "max_points": maximum, "reason": ""}
             continue
         reason = verdict.reason or missing_data_reason(notebook.cells, index[grade_id], cell_timeout, problem)
+        if len(reason) > REASON_KEPT:
+            reason = reason[:REASON_KEPT] + " [...]"
         functions[grade_id] = {"points": 0.0, "max_points": maximum, "reason": reason}
     return functions
 

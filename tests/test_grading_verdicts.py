@@ -30,7 +30,7 @@ def error(ename, evalue=""):
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])
 
 
-def judge_by_payload(assignment, grade_id, payload):
+def judge_by_payload(assignment, grade_id, payload, seed=0):
     """A stand-in checker: passes exactly the payload {"ok": True}."""
     if payload is None:
         return Verdict(False, "")
@@ -102,3 +102,20 @@ def test_the_real_checker_judges_missing_and_forged_data_without_raising():
         verdict = judge("ch02", "vanilla_dropout_forward", forged)
         assert verdict.passed is False and verdict.reason.startswith("vanilla_dropout_forward")
     assert "no check" in judge("ch02", "not_a_function", {"version": 1}).reason
+
+
+def test_long_reasons_are_cut():
+    def verbose(assignment, grade_id, payload, seed=0):
+        return Verdict(False, "x" * 10_000)
+    reason = verdicts.score("ch02", {"f": 3.0}, notebook(graded_cell("f")), None, 60, verbose)["f"]["reason"]
+    assert len(reason) <= verdicts.REASON_KEPT + 10
+
+
+def test_the_seed_reaches_the_checker():
+    seen = []
+
+    def spy(assignment, grade_id, payload, seed=0):
+        seen.append(seed)
+        return Verdict(True, "")
+    verdicts.score("ch02", {"f": 3.0}, notebook(graded_cell("f")), None, 60, spy, seed=1234)
+    assert seen == [1234]

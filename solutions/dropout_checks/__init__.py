@@ -9,6 +9,7 @@ being the correct answer.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 from dropout_collect import wire
@@ -26,8 +27,16 @@ class Verdict:
     reason: str  # empty when passed
 
 
-def judge(assignment: str, grade_id: str, payload) -> Verdict:
-    """The verdict on one graded cell's collected payload (``None`` when none was collected)."""
+def _takes_seed(verdict) -> bool:
+    return "seed" in inspect.signature(verdict).parameters
+
+
+def judge(assignment: str, grade_id: str, payload, seed: int = 0) -> Verdict:
+    """The verdict on one graded cell's collected payload (``None`` when none was collected).
+
+    ``seed`` is the run's seed (the grader's, never the kernel's word for it): the verdict
+    regenerates the inputs from it.
+    """
     verdict = VERDICTS.get((assignment, grade_id))
     if verdict is None:
         return Verdict(False, f"the grader has no check for {grade_id!r} in {assignment} (tell your instructor)")
@@ -39,7 +48,7 @@ def judge(assignment: str, grade_id: str, payload) -> Verdict:
         if payload.get("grade_id") != grade_id:
             raise wire.WireError(f"it was labelled as data for {str(payload.get('grade_id'))[:60]!r}")
         records = wire.decode(payload.get("records"))
-        verdict(records)
+        verdict(records, seed=seed) if _takes_seed(verdict) else verdict(records)
     except Failure as failure:
         return Verdict(False, str(failure))
     except wire.WireError as err:

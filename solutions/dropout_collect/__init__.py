@@ -6,6 +6,6 @@ cell. It never judges anything and never raises: a failure of the student's code
 too. Points are decided later, outside the kernel, by ``dropout_checks`` (which this package
 never imports), from this data and from inputs the checker regenerates itself.
 """
-from .core import capture, emit, invoke
+from .core import capture, emit, invoke, set_seed
 
-__all__ = ["capture", "emit", "invoke"]
+__all__ = ["capture", "emit", "invoke", "set_seed"]

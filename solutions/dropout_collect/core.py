@@ -2,11 +2,28 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import warnings
 
 from . import wire
 
 _captured: list | None = None  # set by capture(): payloads kept here instead of displayed
+_seed = 0                       # set by the grader for each submission (see set_seed)
+
+
+def set_seed(seed: int) -> None:
+    """The seed of this run's inputs. The grader draws it per submission from a secret, so data
+    collected in another run (another student's, or an earlier one) is data for other inputs."""
+    global _seed
+    _seed = int(seed)
+
+
+def seeded(collector):
+    """``collector(..., seed=None)`` uses the run's seed (see :func:`set_seed`)."""
+    @functools.wraps(collector)
+    def with_seed(*args, seed: int | None = None, **kwargs):
+        return collector(*args, seed=_seed if seed is None else seed, **kwargs)
+    return with_seed
 
 
 def invoke(fn, *args, **kwargs) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import plans, wire
-from .core import emit, invoke
+from .core import emit, invoke, seeded
 
 
 def _call(fn, *args, **kwargs) -> tuple[dict, object]:
@@ -42,6 +42,7 @@ def _attribute(obj, name: str) -> dict:
 
 # ----------------------------------------------------------------------------- forwards (chapters 2, 5, 7)
 
+@seeded
 def forward(grade_id: str, fn, kind: str, seed: int = 0) -> None:
     """Every call of :func:`plans.forward_plan`; one shared ``rng`` as a student would use it."""
     rng = plans.student_rng(seed)
@@ -67,6 +68,7 @@ def all_keep_masks(grade_id: str, fn) -> None:
     emit(grade_id, [invoke(fn, n) for n in plans.MASK_SIZES])
 
 
+@seeded
 def expected_masked_output(grade_id: str, fn, seed: int = 0) -> None:
     """``fn(a, p_drop)`` for each case of ``plans.expectation_inputs``."""
     emit(grade_id, [invoke(fn, a, p_drop) for p_drop, a in plans.expectation_inputs(seed)])
@@ -74,12 +76,14 @@ def expected_masked_output(grade_id: str, fn, seed: int = 0) -> None:
 
 # ----------------------------------------------------------------------------- backward (chapters 3, 5)
 
+@seeded
 def backward(grade_id: str, fn, kind: str = "dropout", seed: int = 0) -> None:
     """``fn(dout, cache)`` for each planned cache; the returned ``dx`` is sent."""
     emit(grade_id, [invoke(fn, dout.copy(), plans.backward_cache(call, mask))
                     for call, dout, mask in plans.backward_inputs(kind, seed)])
 
 
+@seeded
 def layer(grade_id: str, cls, seed: int = 0) -> None:
     """Run :func:`plans.layer_plan` on the student's layer class; one record per step.
 
@@ -110,6 +114,7 @@ def layer(grade_id: str, cls, seed: int = 0) -> None:
 
 # ----------------------------------------------------------------------------- chapter 7
 
+@seeded
 def dropconnect_forward(grade_id: str, fn, seed: int = 0) -> None:
     """Each call of ``plans.DROPCONNECT_PLAN`` on the planned ``x, W, b``; one shared ``rng``."""
     rng = plans.student_rng(seed)
@@ -120,6 +125,7 @@ def dropconnect_forward(grade_id: str, fn, seed: int = 0) -> None:
     emit(grade_id, records)
 
 
+@seeded
 def dropconnect_backward(grade_id: str, forward_fn, backward_fn, seed: int = 0) -> None:
     """The student's forward in training, then their backward on its cache.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from . import torch_plans as plans
-from .core import emit, invoke
+from .core import emit, invoke, seeded
 
 
 class _RaisedInBody(Exception):
@@ -41,11 +41,13 @@ def _context_phase(cm, phase: plans.ContextPhase, seed: int) -> dict:
     return seen
 
 
+@seeded
 def enable_mc_dropout(grade_id: str, cm, seed: int = 0) -> None:
     """One ``with cm(model):`` per phase of the plan, each on a fresh probe model."""
     emit(grade_id, [invoke(_context_phase, cm, phase, seed) for phase in plans.CONTEXT_PHASES])
 
 
+@seeded
 def mc_dropout_predict(grade_id: str, fn, seed: int = 0) -> None:
     """``fn(model, x, T)`` on an eval-mode model, then the model's modes and output afterwards."""
     model, x = plans.predict_model(seed).eval(), plans.predict_input(seed)
@@ -68,6 +70,7 @@ def _state(model) -> dict:
     return {name: value.detach().clone() for name, value in model.state_dict().items()}
 
 
+@seeded
 def train_epoch(grade_id: str, fn, seed: int = 0) -> None:
     """Each scenario of the plan: the returned loss and the model's parameters and buffers after."""
     records = []
@@ -79,6 +82,7 @@ def train_epoch(grade_id: str, fn, seed: int = 0) -> None:
     emit(grade_id, records)
 
 
+@seeded
 def evaluate(grade_id: str, fn, seed: int = 0) -> None:
     """Two calls on a train-mode model; the probe inside records the mode and grad state of each pass."""
     model, x, y = plans.evaluate_setup(seed)
@@ -87,6 +91,7 @@ def evaluate(grade_id: str, fn, seed: int = 0) -> None:
     emit(grade_id, [{"first": first, "second": second, "probe_calls": invoke(lambda: list(probe.calls))}])
 
 
+@seeded
 def metric(grade_id: str, fn, name: str | None = None, seed: int = 0) -> None:
     """Every case of :func:`torch_plans.metric_cases` (``name`` defaults to the grade_id)."""
     records = []
