@@ -3,6 +3,7 @@
 
     python3 run.py book     build the book into _build/html (warnings are errors)
     python3 run.py test     build the book if needed, then run every test
+    python3 run.py check NOTEBOOK   grade one exercise notebook here, with the hidden tests
 
 Only the standard library is used here, so it runs on a machine with nothing but Python.
 """
@@ -134,6 +135,14 @@ def cmd_test(args) -> None:
     sys.exit(rc)
 
 
+def cmd_check(args) -> None:
+    """Grade one notebook with the hidden tests: the grader's own `check`, after the set-up it needs."""
+    ensure_python_env()
+    if not glob.glob(DEBIAN_PACKAGES["bubblewrap"]) and "--no-sandbox" not in args.check_args:
+        apt_install(["bubblewrap"])
+    sys.exit(subprocess.run([BIN / "dropout-grader", "check", *args.check_args], cwd=ROOT, env=tool_env()).returncode)
+
+
 def cmd_setup(args) -> None:
     ensure_python_env()
     ensure_node_assets()
@@ -150,6 +159,10 @@ def main(argv=None) -> None:
     test.add_argument("--no-book", action="store_true", help="skip the book build (book tests then fail)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest, e.g. -k backward")
     test.set_defaults(func=cmd_test)
+    check = sub.add_parser("check", help="set up, then grade one exercise notebook with the hidden tests "
+                                         "(e.g. python3 run.py check ch02/exercise.ipynb)")
+    check.add_argument("check_args", nargs=argparse.REMAINDER, help="the notebook, then any `dropout-grader check` option")
+    check.set_defaults(func=cmd_check)
     args = parser.parse_args(argv)
     args.func(args)
 

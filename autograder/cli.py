@@ -7,6 +7,7 @@ A typical term, run from the repository root (the course folder defaults to ./co
     dropout-grader grade --jobs 2                # parallel, resumable; progress bar
     dropout-grader feedback                      # course/feedback_html/<student>.html
     dropout-grader export                        # course/export/grades.csv, .json, .png
+    dropout-grader check my/exercise.ipynb       # one notebook, graded here (for self-learners)
 """
 from __future__ import annotations
 
@@ -101,6 +102,16 @@ def cmd_export(args) -> None:
             print(f"  {student:<{width}}  {float(total):5.1f} / {float(maximum):g}")
 
 
+def cmd_check(args) -> None:
+    from .check import CheckError, check, report
+
+    try:
+        result = check(Path(args.notebook), args.assignment, isolate=not args.no_sandbox)
+    except CheckError as err:
+        sys.exit(f"error: {err}")
+    print(report(result))
+
+
 def cmd_sample(args) -> None:
     """Release, collect the shipped sample class, grade, feedback, export: the whole term in one go."""
     course = _course(args)
@@ -179,6 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for the files (default: COURSE/export)")
     p.add_argument("--show", action="store_true", help="also print each student's total")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("check", help="grade one notebook here, with the hidden tests, and print why points were lost",
+                       description="For self-learners with the repository: releases the notebook's exercise into "
+                                   "a throwaway course, grades the notebook in the sandbox exactly as the "
+                                   "instructor's grader does, and prints points and reasons per function.")
+    p.add_argument("notebook", help="your exercise notebook, e.g. ch02/exercise.ipynb")
+    p.add_argument("--assignment", choices=list(ASSIGNMENTS), help="which exercise (default: read from the notebook)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run without bubblewrap (fine for your own notebook on your own machine)")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("sample", parents=[common], help="grade the shipped sample class end to end",
                        description="release + collect autograder/sample_class + grade + feedback + export.")

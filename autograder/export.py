@@ -41,11 +41,18 @@ def _csv_lines(rows: list[dict]):
             for function, info in sorted(row["functions"].items()):
                 yield [student, row["assignment"], function, info["points"], info["max_points"], info["reason"],
                        row["score"], total, maximum, "; ".join(flags(row))]
+            for question, info in sorted((row.get("written") or {}).items()):
+                pending = info.get("points") is None
+                yield [student, row["assignment"], question, "" if pending else info["points"], info["max_points"],
+                       "written answer: pending manual grading" if pending else info.get("comment", ""),
+                       row["score"], total, maximum, "; ".join(flags(row))]
 
 
 def _summary(rows: list[dict]) -> list[dict]:
     def assignment(row: dict) -> dict:
-        entry = {"score": row["score"], "max_score": row["max_score"], "functions": row["functions"]}
+        entry = {"score": row["score"], "max_score": row["max_score"], "functions": row["functions"],
+                 "written": {q: {k: v for k, v in i.items() if k != "answer"}
+                             for q, i in (row.get("written") or {}).items()}}
         return {**entry, "flags": flags(row)} if flags(row) else entry
 
     return [{"student": s, "total": sum(r["score"] for r in rs), "max_total": sum(r["max_score"] for r in rs),

@@ -79,6 +79,22 @@ def _function_rows(functions: dict) -> str:
     return "\n".join(lines)
 
 
+def _written_rows(written: dict) -> str:
+    """Written answers: pending until the instructor grades them, then points and a comment."""
+    if not written:
+        return ""
+    lines = ["<table><tr><th>written answer</th><th>points</th><th>comment</th></tr>"]
+    for question, info in sorted(written.items()):
+        pending = info.get("points") is None
+        got = "pending" if pending else notebook_view.points(info["points"])
+        comment = "graded by your instructor later" if pending else clip(str(info.get("comment", "")), REASON_LIMIT)
+        lines.append(f"<tr><td><code>{escape(question)}</code></td>"
+                     f"<td>{escape(got)} / {escape(notebook_view.points(info['max_points']))}</td>"
+                     f"<td>{escape(comment)}</td></tr>")
+    lines.append("</table>")
+    return "\n".join(lines)
+
+
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8", errors="replace")  # a lone surrogate in a name must not stop the run
@@ -112,6 +128,7 @@ def feedback(rows: list[dict], course: Path, out: Path, show_hidden: bool = Fals
             body.append(f"<h2>{escape(assignment)}: {escape(notebook_view.points(row['score']))} / "
                         f"{escape(notebook_view.points(row['max_score']))}</h2>")
             body.append(_function_rows(row["functions"]))
+            body.append(_written_rows(row.get("written") or {}))
             path = graded_notebook_path(course, student, assignment)
             graded = notebook_view.load(path) if path else None
             if graded is None:

@@ -21,6 +21,7 @@ RESULTS = sa.Table(
     sa.Column("max_score", sa.Float, nullable=False),
     sa.Column("details", sa.Text, nullable=False),   # JSON: per-function points and reasons
     sa.Column("flags", sa.Text, nullable=True),      # JSON list: screening flags, for the instructor's review
+    sa.Column("written", sa.Text, nullable=True),    # JSON: written answers waiting for (or given) manual points
 )
 
 
@@ -33,9 +34,10 @@ class Gradebook:
         self.engine = sa.create_engine(url)
         METADATA.create_all(self.engine)
         columns = {c["name"] for c in sa.inspect(self.engine).get_columns("results")}
-        if "flags" not in columns:  # a gradebook from before flags existed
-            with self.engine.begin() as conn:
-                conn.execute(sa.text("ALTER TABLE results ADD COLUMN flags TEXT"))
+        for column in ("flags", "written"):  # a gradebook from before these existed
+            if column not in columns:
+                with self.engine.begin() as conn:
+                    conn.execute(sa.text(f"ALTER TABLE results ADD COLUMN {column} TEXT"))
 
     def graded_sha(self, student: str, assignment: str) -> str | None:
         with self.engine.connect() as conn:
@@ -48,6 +50,7 @@ class Gradebook:
         values = {k: result[k] for k in ("student", "assignment", "sha256", "score", "max_score")}
         values["details"] = json.dumps(result["functions"], sort_keys=True)
         values["flags"] = json.dumps(list(result.get("flags", [])))
+        values["written"] = json.dumps(result.get("written", {}), sort_keys=True)
         with self.engine.begin() as conn:  # delete + insert in one transaction: never half a row
             conn.execute(RESULTS.delete().where(key))
             conn.execute(RESULTS.insert().values(**values))
@@ -55,5 +58,5 @@ class Gradebook:
     def rows(self) -> list[dict]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(RESULTS).order_by(RESULTS.c.student, RESULTS.c.assignment)).mappings().all()
-        return [{**row, "functions": json.loads(row["details"]), "flags": json.loads(row["flags"] or "[]")}
-                for row in rows]
+        return [{**row, "functions": json.loads(row["details"]), "flags": json.loads(row["flags"] or "[]"),
+                 "written": json.loads(row["written"] or "{}")} for row in rows]

@@ -83,11 +83,12 @@ def run_seed(course: Course, digest: str) -> int:
     return int.from_bytes(hmac.new(key, digest.encode(), hashlib.sha256).digest()[:4], "big") % 2**31
 
 
-def _result(student, assignment, digest, functions, flags=(), seconds=0.0) -> dict:
+def _result(student, assignment, digest, functions, flags=(), seconds=0.0, written=None) -> dict:
+    """One graded submission; ``score`` is the autograded part, ``written`` waits for a person."""
     return {"student": student, "assignment": assignment, "sha256": digest,
             "score": sum(f["points"] for f in functions.values()),
             "max_score": float(sum(f["max_points"] for f in functions.values())),
-            "functions": functions, "flags": list(flags), "seconds": round(seconds, 2)}
+            "functions": functions, "flags": list(flags), "seconds": round(seconds, 2), "written": written or {}}
 
 
 def _hidden_folders(course: Course) -> tuple[str, ...]:
@@ -117,6 +118,7 @@ def grade_submission(course_root: Path, student: str, assignment: str, notebook:
             run = execute(runnable, Path(scratch), cell_timeout=cell_timeout, notebook_timeout=timeout,
                           isolate=isolate, hide=_hidden_folders(course))
         functions = verdicts.score(assignment, points, run.notebook, run.problem, cell_timeout, judge, seed)
+        written = verdicts.written_answers(screened.notebook, released)
     except Exception as err:  # noqa: BLE001 - one submission's trouble is that submission's reason
         keep.unlink(missing_ok=True)
         reason = f"the grader could not grade this notebook ({type(err).__name__}: {str(err)[:300]})"
@@ -126,7 +128,7 @@ def grade_submission(course_root: Path, student: str, assignment: str, notebook:
     except Exception as err:  # noqa: BLE001
         keep.unlink(missing_ok=True)
         flags.append(f"the executed notebook could not be kept for feedback ({type(err).__name__})")
-    return _result(student, assignment, digest, functions, flags, time.monotonic() - started)
+    return _result(student, assignment, digest, functions, flags, time.monotonic() - started, written)
 
 
 def _keep(notebook: nbformat.NotebookNode, target: Path) -> None:

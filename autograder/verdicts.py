@@ -20,9 +20,34 @@ def nbgrader_meta(cell) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
+def _points(meta: dict) -> float:
+    try:
+        return float(meta.get("points", 0))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def is_written(meta: dict) -> bool:
+    """A written answer (a cell that is both an answer and graded): a person grades it."""
+    return bool(meta.get("grade")) and bool(meta.get("solution"))
+
+
 def points_of(released: nbformat.NotebookNode) -> dict[str, float]:
-    """Points per graded cell, as the released notebook being graded states them."""
-    return {m["grade_id"]: float(m.get("points", 0)) for m in map(nbgrader_meta, released.cells) if m.get("grade")}
+    """Points per autograded cell, as the released notebook being graded states them."""
+    return {m["grade_id"]: _points(m) for m in map(nbgrader_meta, released.cells)
+            if m.get("grade") and not is_written(m)}
+
+
+def written_points_of(released: nbformat.NotebookNode) -> dict[str, float]:
+    """Points per written answer, which wait for a person."""
+    return {m["grade_id"]: _points(m) for m in map(nbgrader_meta, released.cells) if is_written(m)}
+
+
+def written_answers(notebook: nbformat.NotebookNode, released: nbformat.NotebookNode) -> dict:
+    """Each written answer of the (rebuilt) submission, pending manual grading."""
+    text = {nbgrader_meta(c).get("grade_id"): c.get("source", "") for c in notebook.cells}
+    return {grade_id: {"points": None, "max_points": maximum, "status": "pending", "answer": text.get(grade_id, "")}
+            for grade_id, maximum in written_points_of(released).items()}
 
 
 def collected(cell) -> dict | None:
@@ -107,7 +132,8 @@ def score(assignment: str, points: dict[str, float], notebook: nbformat.Notebook
     (``dropout_checks.judge``), passed in so that this function stays pure and testable;
     ``seed`` is the run's secret seed, from which the checker regenerates the inputs.
     """
-    index = {nbgrader_meta(c).get("grade_id"): i for i, c in enumerate(notebook.cells) if nbgrader_meta(c).get("grade")}
+    index = {nbgrader_meta(c).get("grade_id"): i for i, c in enumerate(notebook.cells)
+             if nbgrader_meta(c).get("grade") and not is_written(nbgrader_meta(c))}
     functions = {}
     for grade_id, maximum in points.items():
         if grade_id not in index:

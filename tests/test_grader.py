@@ -106,7 +106,7 @@ def test_exports_and_feedback(graded, tmp_path):
     paths = export(rows, tmp_path / "export")
     lines = paths["csv"].read_text().splitlines()
     assert lines[0].startswith("student,assignment,function,points,max_points,reason")
-    assert len(lines) == 1 + sum(len(r["functions"]) for r in rows)
+    assert len(lines) == 1 + sum(len(r["functions"]) + len(r["written"]) for r in rows)
     summary = json.loads(paths["json"].read_text())
     assert {s["student"].lower() for s in summary} == set(STUDENTS)
     assert paths["plot"].stat().st_size > 1000
@@ -266,3 +266,17 @@ def test_sigkill_mid_class_loses_nothing_and_resumes(graded, tmp_path):
     for hierarchy in _hierarchies().values():
         assert all(owner_alive(g.name, GROUP_PREFIX) for g in hierarchy.glob(f"{GROUP_PREFIX}*"))
     assert comparable(book.rows()) == comparable(graded["book"].rows())
+
+
+def test_check_grades_one_notebook_with_the_hidden_tests():
+    """`dropout-grader check` (and `run.py check`) for self-learners: points and reasons in words."""
+    filled = subprocess.run(["dropout-grader", "check", str(SAMPLE_CLASS / "carol" / "exercise.ipynb")],
+                            env=tool_env(), capture_output=True, text=True)
+    assert filled.returncode == 0, filled.stderr[-2000:]
+    assert "ch02: 3 / 6 points" in filled.stdout and "1/(1-p_drop)" in filled.stdout
+    stub = subprocess.run(["dropout-grader", "check", str(CHAPTERS / "02_vanilla_vs_inverted" / "exercise.ipynb")],
+                          env=tool_env(), capture_output=True, text=True)
+    assert "0 / 6 points" in stub.stdout and stub.stdout.count("not implemented yet") == 2
+    assert "still a stub" in stub.stdout
+    odd = subprocess.run(["dropout-grader", "check", "/nonexistent.ipynb"], env=tool_env(), capture_output=True, text=True)
+    assert odd.returncode != 0 and "not a file" in odd.stderr
