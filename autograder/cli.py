@@ -23,6 +23,7 @@ from .sandbox import SandboxUnavailable
 from .paths import ASSIGNMENTS, SAMPLE_CLASS
 from .release import release, sync_book
 from .report import export, feedback
+from .layout import Course
 
 
 def _course(args) -> Path:
@@ -53,7 +54,7 @@ def cmd_collect(args) -> None:
 
 
 def _require_release(course: Path) -> None:
-    if not (course / "gradebook.db").exists():
+    if not Course(course).nbgrader_db.exists():
         sys.exit(f"{course} has no released assignments yet: run `dropout-grader release --course {course}` first")
 
 

@@ -39,6 +39,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .paths import ASSIGNMENTS, NOTEBOOK
+from .layout import Course
 
 GRADESCOPE_METADATA = "submission_metadata.yml"
 CHUNK = 2**20
@@ -704,7 +705,7 @@ def _check_course(course: Path, plan: _Plan) -> None:
     whose name differs only in case would be one person twice (or two people in one folder on a
     case-insensitive disk).
     """
-    submitted = course / "submitted"
+    submitted = Course(course).root / "submitted"
     earlier = {p.name.casefold(): p.name for p in submitted.iterdir()} if submitted.is_dir() else {}
     for student in sorted({s for s, _ in plan.copies}):
         if earlier.get(student.casefold(), student) != student:
@@ -734,7 +735,7 @@ def _replace_atomically(staged: Path, target: Path) -> None:
 def _commit(plan: _Plan, course: Path) -> tuple[list, list]:
     collected, replaced = [], []
     for (student, assignment), found in sorted(plan.copies.items()):
-        target = course / "submitted" / student / assignment / f"{NOTEBOOK}.ipynb"
+        target = Course(course).submitted_notebook(student, assignment)
         target.parent.mkdir(parents=True, exist_ok=True)
         before = _sha256(target)
         if before != found.sha256:

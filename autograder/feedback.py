@@ -12,10 +12,9 @@ from urllib.parse import quote
 
 from . import notebook_view
 from .export import by_student
-from .paths import NOTEBOOK
 from .safe_html import clip, escape, page
 
-from .layout import GRADED_CACHE  # noqa: F401 - course/graded_notebooks/<student>/<assignment>.ipynb
+from .layout import GRADED_CACHE, Course  # noqa: F401 - GRADED_CACHE re-exported
 REASON_LIMIT = 2_000  # characters of one reason; reasons may quote a student's exception message
 
 # Lower-case only and no dots: two names that differ only in case cannot share a file on macOS or
@@ -63,7 +62,7 @@ def graded_notebook_path(course: Path, student: str, assignment: str) -> Path | 
 def _released_notebook(course: Path, assignment: str) -> dict | None:
     if not _one_path_part(assignment):
         return None
-    return notebook_view.load(course / "release" / assignment / f"{NOTEBOOK}.ipynb")
+    return notebook_view.load(Course(course).release_notebook(assignment))
 
 
 def _function_rows(functions: dict) -> str:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from .layout import Course
+
 METADATA = sa.MetaData()
 RESULTS = sa.Table(
     "results", METADATA,
@@ -26,7 +28,7 @@ RESULTS = sa.Table(
 
 
 def default_url(course: Path) -> str:
-    return f"sqlite:///{(course / 'results.db').resolve()}"  # nbgrader's own is gradebook.db
+    return f"sqlite:///{Course(Path(course)).results_db.resolve()}"  # nbgrader's own is gradebook.db
 
 
 class Gradebook:

@@ -29,7 +29,7 @@ import nbformat
 
 from . import screening, verdicts
 from .executor import execute
-from .layout import GRADED_CACHE, Course
+from .layout import Course
 from .limits import owner_alive, remove_stale_cgroups
 from .paths import REPO, SOURCES
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource  # noqa: F401 - re-exported for the launcher's limits
 import signal
 import time
 import uuid

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import nbformat
 
-from .paths import NOTEBOOK, SAMPLE_CLASS
+from .paths import SAMPLE_CLASS
 from .sources import SOURCES, source_notebook
+from .layout import Course
 
 SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION\n|^[ \t]*### END SOLUTION\n?", re.MULTILINE)
 
@@ -102,7 +103,7 @@ def build(course: Path, target: Path = SAMPLE_CLASS) -> None:
         shutil.rmtree(target)
     target.mkdir(parents=True)
     for student, (assignment, filename, edits) in STUDENTS.items():
-        nb = submission(course / "release" / assignment / f"{NOTEBOOK}.ipynb", assignment, edits)
+        nb = submission(Course(course).release_notebook(assignment), assignment, edits)
         if filename is None:
             path = target / f"{student.capitalize()}_{assignment}_exercise (1).ipynb"
         else:
