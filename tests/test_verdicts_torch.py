@@ -555,7 +555,7 @@ def test_mutated_payloads_never_raise(ref, grade_id):
 def test_plausible_forged_numbers_earn_nothing(ref):
     """Numbers that look right but are not the answer on the checker's own inputs."""
     def forge(grade_id, values):
-        return judge(CHAPTER[grade_id], grade_id, {"version": 1, "records": values})
+        return judge(CHAPTER[grade_id], grade_id, {"version": 1, "grade_id": grade_id, "records": values})
 
     # Metrics: the right shapes and ranges, wrong values.
     for grade_id in METRICS:
