@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import io
 import re
 import tokenize
@@ -154,6 +155,8 @@ def _rebuild(submitted, released) -> nbformat.NotebookNode:
     # Released cells without an id (instructions) are recognised by their text.
     released_text = {c.source: i for i, c in enumerate(released.cells) if released_ids[i] is None}
     answer_ids = {_meta(c)["grade_id"] for c in released.cells if _meta(c).get("solution")}
+    # Code answers and written (markdown) answers each come back only into a cell of their kind.
+    answer_kind = {_meta(c)["grade_id"]: c.cell_type for c in released.cells if _meta(c).get("solution")}
     answers: dict[str, str] = {}
     added: dict[int, list] = {}  # index of the released cell they follow (-1: the top) -> cells
     anchor = -1
@@ -170,7 +173,7 @@ def _rebuild(submitted, released) -> nbformat.NotebookNode:
             continue
         if grade_id is not None and grade_id in released_ids and grade_id not in answers:
             anchor = released_ids.index(grade_id)
-            if grade_id in answer_ids and cell.cell_type == "code":
+            if grade_id in answer_ids and cell.cell_type == answer_kind[grade_id]:
                 answers[grade_id] = cell.source
             continue
         if grade_id is not None and grade_id in released_ids and grade_id not in answer_ids:
@@ -211,14 +214,20 @@ def read(path, released: nbformat.NotebookNode) -> Screened:
     return Screened(_rebuild(submitted, released), None, flags)
 
 
+def _is_test(cell) -> bool:
+    """An autograded test cell (graded, not an answer: written answers are graded by a person)."""
+    return bool(_meta(cell).get("grade")) and not _meta(cell).get("solution")
+
+
 def with_hidden_tests(rebuilt: nbformat.NotebookNode, source: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Test cells as the instructor wrote them (hidden collectors included), from the source notebook."""
-    tests = {_meta(c).get("grade_id"): c.source for c in source.cells if _meta(c).get("grade")}
-    for cell in rebuilt.cells:
+    """A copy whose test cells are as the instructor wrote them (hidden collectors included)."""
+    tests = {_meta(c).get("grade_id"): c.source for c in source.cells if _is_test(c)}
+    runnable = nbformat.from_dict(copy.deepcopy(dict(rebuilt)))
+    for cell in runnable.cells:
         grade_id = _meta(cell).get("grade_id")
-        if _meta(cell).get("grade") and grade_id in tests:
+        if _is_test(cell) and grade_id in tests:
             cell.source = tests[grade_id]
-    return rebuilt
+    return runnable
 
 
 GRADER_CELL = "dropout_grader"  # metadata key of cells the grader adds (never shown, never the student's)

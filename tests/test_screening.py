@@ -129,9 +129,22 @@ def test_malformed_nbgrader_metadata_is_read_as_an_added_cell():
 
 def test_hidden_tests_come_back_from_the_source():
     nb_source = source_notebook(SOURCES / "ch02.md")
-    rebuilt = with_hidden_tests(_rebuild(_alice(), _released()), nb_source)
-    tests = [c.source for c in rebuilt.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    rebuilt = _rebuild(_alice(), _released())
+    runnable = with_hidden_tests(rebuilt, nb_source)
+    meta = [c.metadata.get("nbgrader", {}) for c in runnable.cells]
+    tests = [c.source for c, m in zip(runnable.cells, meta) if m.get("grade") and not m.get("solution")]
     assert tests and all("BEGIN HIDDEN TESTS" in t and "collect." in t for t in tests)
+    written = [c.source for c, m in zip(runnable.cells, meta) if m.get("grade") and m.get("solution")]
+    assert written and not any("BEGIN SOLUTION" in w for w in written), "a written answer is the student's, never the model"
+    assert not any("BEGIN HIDDEN TESTS" in c.source for c in rebuilt.cells), "the rebuilt notebook itself is left as it was"
+
+
+def test_written_answers_come_back_from_the_submission():
+    student = _alice()
+    question = next(c for c in student.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade"))
+    question.source = "Because the expectation already matches: E[m x / q] = x."
+    rebuilt = _rebuild(student, _released())
+    assert question.source in [c.source for c in rebuilt.cells if c.metadata.get("nbgrader", {}).get("solution")]
 
 
 def test_missing_bubblewrap_is_explained(monkeypatch):

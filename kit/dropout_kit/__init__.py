@@ -1,11 +1,25 @@
-"""Checks for the exercises: properties of *your* functions, stated in words.
+"""Visible checks for the exercises: properties of *your* functions, stated in words.
 
 Nothing here implements dropout; each check calls the function you wrote and raises an
-``AssertionError`` that says which property failed, on what input. Random masks are never
-compared with a particular random stream: any correct mask passes, and every statistical
-check fails a correct answer with probability below 1e-11.
-"""
-from ._core import ExerciseFailure
-from . import numpy_checks, torch_checks
+``AssertionError`` (:class:`ExerciseFailure`) that says which property failed, on what input.
+Random masks are never compared with a particular random stream: any correct mask passes, and
+every statistical check fails a correct answer with probability below 1e-11.
 
-__all__ = ["ExerciseFailure", "numpy_checks", "torch_checks"]
+Each check records whether it passed; ``dropout_kit.summary("ch02")`` (the last cell of each
+notebook) prints how many of the notebook's visible checks pass. The grade comes from hidden
+tests that your instructor runs.
+
+``numpy_checks`` and ``torch_checks`` are imported on first use, so the NumPy exercises do not
+load torch.
+"""
+import importlib
+
+from ._core import EXERCISES, RESULTS, ExerciseFailure, summary, summary_text
+
+__all__ = ["EXERCISES", "ExerciseFailure", "RESULTS", "numpy_checks", "summary", "summary_text", "torch_checks"]
+
+
+def __getattr__(name):
+    if name in ("numpy_checks", "torch_checks"):
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

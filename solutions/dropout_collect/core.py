@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import warnings
 
 from . import wire
@@ -19,10 +20,15 @@ def set_seed(seed: int) -> None:
 
 
 def seeded(collector):
-    """``collector(..., seed=None)`` uses the run's seed (see :func:`set_seed`)."""
+    """``collector(..., seed=None)`` uses the run's seed (see :func:`set_seed`), however it is called."""
+    signature = inspect.signature(collector)
+
     @functools.wraps(collector)
-    def with_seed(*args, seed: int | None = None, **kwargs):
-        return collector(*args, seed=_seed if seed is None else seed, **kwargs)
+    def with_seed(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        if bound.arguments.get("seed") is None:
+            bound.arguments["seed"] = _seed
+        return collector(*bound.args, **bound.kwargs)
     return with_seed
 
 
