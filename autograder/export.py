@@ -27,6 +27,18 @@ def spreadsheet_safe(value):
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def row_total(row: dict) -> tuple[float, float]:
+    """(points, maximum) of one submission: the automatic tests plus written answers a person has graded.
+
+    Written answers still pending add to the maximum only once graded, so a pending answer never
+    reads as a lost point. The one place totals are computed (CSV, JSON, feedback).
+    """
+    written = (row.get("written") or {}).values()
+    graded = [w for w in written if w.get("points") is not None]
+    return (float(row["score"]) + sum(float(w["points"]) for w in graded),
+            float(row["max_score"]) + sum(float(w["max_points"]) for w in graded))
+
+
 def flags(row: dict) -> list[str]:
     """The static screening's flags, for the instructor only (never on a student's page)."""
     found = row.get("flags") or []
@@ -35,27 +47,28 @@ def flags(row: dict) -> list[str]:
 
 def _csv_lines(rows: list[dict]):
     for student, student_rows in by_student(rows).items():
-        total = sum(r["score"] for r in student_rows)
-        maximum = sum(r["max_score"] for r in student_rows)
+        total = sum(row_total(r)[0] for r in student_rows)
+        maximum = sum(row_total(r)[1] for r in student_rows)
         for row in student_rows:
             for function, info in sorted(row["functions"].items()):
                 yield [student, row["assignment"], function, info["points"], info["max_points"], info["reason"],
-                       row["score"], total, maximum, "; ".join(flags(row))]
+                       row_total(row)[0], total, maximum, "; ".join(flags(row))]
             for question, info in sorted((row.get("written") or {}).items()):
                 pending = info.get("points") is None
                 yield [student, row["assignment"], question, "" if pending else info["points"], info["max_points"],
                        "written answer: pending manual grading" if pending else info.get("comment", ""),
-                       row["score"], total, maximum, "; ".join(flags(row))]
+                       row_total(row)[0], total, maximum, "; ".join(flags(row))]
 
 
 def _summary(rows: list[dict]) -> list[dict]:
     def assignment(row: dict) -> dict:
-        entry = {"score": row["score"], "max_score": row["max_score"], "functions": row["functions"],
+        points, maximum = row_total(row)
+        entry = {"score": points, "max_score": maximum, "autograded_score": row["score"], "functions": row["functions"],
                  "written": {q: {k: v for k, v in i.items() if k != "answer"}
                              for q, i in (row.get("written") or {}).items()}}
         return {**entry, "flags": flags(row)} if flags(row) else entry
 
-    return [{"student": s, "total": sum(r["score"] for r in rs), "max_total": sum(r["max_score"] for r in rs),
+    return [{"student": s, "total": sum(row_total(r)[0] for r in rs), "max_total": sum(row_total(r)[1] for r in rs),
              "assignments": {r["assignment"]: assignment(r) for r in rs}}
             for s, rs in by_student(rows).items()]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from . import notebook_view
-from .export import by_student
+from .export import by_student, row_total
 from .safe_html import clip, escape, page
 
 from .layout import GRADED_CACHE, Course  # noqa: F401 - GRADED_CACHE re-exported
@@ -124,8 +124,9 @@ def feedback(rows: list[dict], course: Path, out: Path, show_hidden: bool = Fals
         body = [f"<h1>Feedback for {escape(student)}</h1>", _INSTRUCTOR_BANNER if show_hidden else ""]
         for row in student_rows:
             assignment = row["assignment"]
-            body.append(f"<h2>{escape(assignment)}: {escape(notebook_view.points(row['score']))} / "
-                        f"{escape(notebook_view.points(row['max_score']))}</h2>")
+            points, maximum = row_total(row)
+            body.append(f"<h2>{escape(assignment)}: {escape(notebook_view.points(points))} / "
+                        f"{escape(notebook_view.points(maximum))}</h2>")
             body.append(_function_rows(row["functions"]))
             body.append(_written_rows(row.get("written") or {}))
             path = graded_notebook_path(course, student, assignment)
