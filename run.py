@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One entry point for the course's chores; every command sets up what it needs first.
 
-    python3 run.py book     build the book into _build/html (warnings are errors)
+    python3 run.py book     build the student kit and the book into _build/ (warnings are errors)
     python3 run.py test     build the book if needed, then run every test
     python3 run.py check NOTEBOOK   grade one exercise notebook here, with the hidden tests
 
@@ -104,6 +104,8 @@ def ensure_test_services() -> None:
 def build_book(strict: bool = True) -> None:
     ensure_python_env()
     ensure_node_assets()
+    say("building the student kit into _build/kit (the book links it for download)")
+    call(PYTHON, "-m", "autograder.student_kit", "--out", ROOT / "_build" / "kit", stdout=subprocess.DEVNULL)
     say("building the book (executed notebooks are cached in _build/.jupyter_cache)")
     # Sphinx copies _static only when some page is rewritten, and never overwrites a file there:
     # when one of our assets changed, drop the HTML (executed notebooks stay cached) to re-render.

@@ -88,6 +88,14 @@ def _image(mime: str, value) -> str:
     return data_image(mime, encoded) or note(f"[{mime} image not shown: not valid base64]")
 
 
+def _scrubbed(text: str) -> str:
+    """Text a student's code printed, with any hidden-test block it got hold of (IPython's
+    history holds the cells as run) cut out."""
+    if HIDDEN_BEGIN not in text:
+        return text
+    return strip_hidden(text) + "\n[hidden test code removed by the grader]"
+
+
 def render_output(output: dict, brief_errors: bool) -> str | None:
     """One output as safe HTML, or None for outputs nobody should see.
 
@@ -96,13 +104,14 @@ def render_output(output: dict, brief_errors: bool) -> str | None:
     """
     kind = output.get("output_type")
     if kind == "stream":
-        return pre(_text(output.get("text")), "stderr" if output.get("name") == "stderr" else "stream")
+        return pre(_scrubbed(_text(output.get("text"))), "stderr" if output.get("name") == "stderr" else "stream")
     if kind == "error":
-        headline = f"{_text(output.get('ename'))}: {_text(output.get('evalue'))}"
+        headline = _scrubbed(f"{_text(output.get('ename'))}: {_text(output.get('evalue'))}")
         if brief_errors:  # a test's traceback quotes the test and checker code around the failure
             return pre(headline, "error")
         frames = output.get("traceback")
-        return pre("\n".join(_text(f) for f in frames) if isinstance(frames, list) and frames else headline, "error")
+        return pre(_scrubbed("\n".join(_text(f) for f in frames)) if isinstance(frames, list) and frames else headline,
+                   "error")
     if kind not in ("execute_result", "display_data", "update_display_data"):
         return None
     data = output.get("data")
@@ -112,7 +121,7 @@ def render_output(output: dict, brief_errors: bool) -> str | None:
         if mime in data:
             return _image(mime, data[mime])
     if "text/plain" in data:
-        return pre(_text(data["text/plain"]))
+        return pre(_scrubbed(_text(data["text/plain"])))
     return note(f"[output of type {', '.join(sorted(data))[:200]} not shown]")
 
 

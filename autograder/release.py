@@ -8,6 +8,7 @@ import nbformat
 
 from .paths import ASSIGNMENTS, CHAPTERS, NOTEBOOK, REPO, tool_env
 from .sources import write_sources
+from .student_kit import BOOK_LINK, BOOK_ONLY
 
 
 def prepare_course(course: Path) -> None:
@@ -31,13 +32,31 @@ def release(course: Path, assignments=tuple(ASSIGNMENTS)) -> list[Path]:
     return released
 
 
+# The book's exercise pages add this under the title; the student kit leaves it out (BOOK_ONLY).
+KIT_LINK = f"""\
+:::{{note}}
+Work on this exercise on your own machine: download the
+{{download}}`student kit <{BOOK_LINK}>` (all seven exercise notebooks, the checks and a
+`requirements.txt`), then follow {{doc}}`/students`.
+:::"""
+
+
+def kit_link_cell() -> nbformat.NotebookNode:
+    return nbformat.v4.new_markdown_cell(KIT_LINK, metadata={BOOK_ONLY: True})
+
+
 def student_notebook_for_book(released: Path) -> nbformat.NotebookNode:
-    """The released notebook with outputs and volatile metadata stripped, as the book shows it."""
+    """The released notebook with outputs and volatile metadata stripped, as the book shows it,
+    and the kit link right after the title cell."""
     nb = nbformat.read(released, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
         cell.pop("id", None)
+    titled = bool(nb.cells) and nb.cells[0].cell_type == "markdown" and nb.cells[0].source.lstrip().startswith("#")
+    link = kit_link_cell()
+    link.pop("id", None)
+    nb.cells.insert(1 if titled else 0, link)
     nb.nbformat_minor = 4
     return nb
 

@@ -15,7 +15,7 @@ launcher; the launcher (still trusted) prepares limits and identity, then execs 
   out of sight;
 * new network, PID, IPC and UTS namespaces: no network at all (not even the loopback of the
   machine), no view of other processes, and everything the kernel starts ends with it;
-* when grading as root each kernel runs as a user of its own (uid 100000 + its launcher's
+* when grading as root each kernel runs as a user of its own (uid 1,500,000,000 + its launcher's
   PID) that owns nothing but its folder; a clean environment; no capabilities;
 * limits: address space, file size, no core dumps, a cap on processes and threads
   (a ``pids`` cgroup as root, and ``RLIMIT_NPROC`` for the kernel's user in any case).
@@ -35,7 +35,7 @@ from .limits import CGROUP_ENV, FILE_SIZE_LIMIT, MAX_TASKS, MEMORY_LIMIT, join_c
 HIDE_ENV = "DROPOUT_GRADER_HIDE"    # os.pathsep-separated folders the kernel must not see
 ALLOW_ENV = "DROPOUT_GRADER_ALLOW"  # os.pathsep-separated folders put back, read-only
 KEPT_ENV = ("PATH", "LANG", "LC_ALL", "OMP_NUM_THREADS", "PYDEVD_DISABLE_FILE_VALIDATION")
-KERNEL_UID_BASE = 100_000  # as root, each kernel runs as uid KERNEL_UID_BASE + its launcher's PID
+KERNEL_UID_BASE = 1_500_000_000  # as root, each kernel runs as uid KERNEL_UID_BASE + its launcher's PID (far above /etc/subuid ranges)
 
 
 class SandboxUnavailable(RuntimeError):

@@ -235,8 +235,9 @@ GRADER_CELL = "dropout_grader"  # metadata key of cells the grader adds (never s
 
 def with_seed(notebook: nbformat.NotebookNode, seed: int) -> nbformat.NotebookNode:
     """A first cell that sets this run's seed for the collectors (the checker uses its own copy)."""
-    cell = nbformat.v4.new_code_cell(f"import dropout_collect as _grader\n_grader.set_seed({int(seed)})\ndel _grader",
-                                     metadata={GRADER_CELL: "seed"})
+    # Marked as hidden test code, so that feedback scrubs it wherever a student's code prints it.
+    code = f"### BEGIN HIDDEN TESTS\nimport dropout_collect as _grader\n_grader.set_seed({int(seed)})\ndel _grader\n### END HIDDEN TESTS"
+    cell = nbformat.v4.new_code_cell(code, metadata={GRADER_CELL: "seed"})
     notebook.cells.insert(0, cell)
     return notebook
 

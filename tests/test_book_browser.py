@@ -6,12 +6,14 @@ screenshot per chapter is saved under _build/screenshots for CI to keep.
 """
 import functools
 import http.server
+import io
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from book_pages import ALL_PAGES, HTML, LESSONS, ROOT
+from book_pages import ALL_PAGES, EXERCISES, HTML, LESSONS, ROOT
 
 pytestmark = pytest.mark.book
 
@@ -81,4 +83,28 @@ def test_page_renders_cleanly(browser, base_url, page_path):
     if page_path in LESSONS:
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{Path(page_path).parent.name}.png"), full_page=False)
+    page.close()
+
+
+@pytest.mark.parametrize("page_path", [EXERCISES[1], "intro.html"])
+def test_kit_link_downloads_the_student_kit(browser, base_url, page_path):
+    """A student on an exercise page (or the intro) clicks the kit link and gets the zip."""
+    page = browser.new_page(accept_downloads=True)
+    page.goto(f"{base_url}/{page_path}", wait_until="load")
+    link = page.locator('main a.download[href$="dropout-student-kit.zip"]').first
+    assert link.is_visible(), f"{page_path}: no visible link to the student kit"
+    url = page.evaluate("a => a.href", link.element_handle())
+    response = page.request.get(url)
+    assert response.status == 200, f"{url}: HTTP {response.status}"
+    served = response.body()
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename == "dropout-student-kit.zip"
+    clicked = Path(download.path()).read_bytes()
+    assert clicked == served
+    with zipfile.ZipFile(io.BytesIO(clicked)) as zf:
+        assert zf.testzip() is None
+        names = zf.namelist()
+    assert "dropout-student-kit/requirements.txt" in names and "dropout-student-kit/ch02_exercise.ipynb" in names
     page.close()

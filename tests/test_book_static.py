@@ -1,9 +1,11 @@
 """The built book (run.py test builds it first): pages, figures, offline assets, search."""
+import io
 import re
+import zipfile
 
 import pytest
 
-from book_pages import ALL_PAGES, EXERCISES, HTML, LESSONS
+from book_pages import ALL_PAGES, EXERCISES, HTML, KIT_PAGES, LESSONS, ROOT
 
 pytestmark = pytest.mark.book
 
@@ -45,6 +47,22 @@ def test_exercise_pages_show_stubs_and_offer_the_download(page):
     assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
     assert re.search(r"href=\"[^\"]*exercise\.ipynb\"", text), "no download link to the notebook"
     assert (HTML / "_sources" / page.replace(".html", ".ipynb")).exists()
+
+
+@pytest.mark.parametrize("page", KIT_PAGES)
+def test_pages_link_the_student_kit_copied_into_the_book(page):
+    text = (HTML / page).read_text()
+    links = re.findall(r"<a class=\"reference download internal\"[^>]*href=\"([^\"]*dropout-student-kit\.zip)\"", text)
+    assert links, f"{page} has no download link to the student kit"
+    built = (ROOT / "_build" / "kit" / "dropout-student-kit.zip").read_bytes()
+    for href in links:
+        target = ((HTML / page).parent / href).resolve()
+        assert target.is_relative_to(HTML.resolve()), f"{page}: the kit link leaves the book: {href}"
+        assert target.read_bytes() == built, f"{page}: {href} is not the kit `run.py book` built"
+    with zipfile.ZipFile(io.BytesIO(built)) as zf:
+        assert zf.testzip() is None
+        names = zf.namelist()
+    assert sum(name.endswith("_exercise.ipynb") for name in names) == 7, names
 
 
 def test_search_works_offline():
