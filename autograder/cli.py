@@ -5,8 +5,14 @@ A typical term, run from the repository root (the course folder defaults to ./co
     dropout-grader release                       # student notebooks into course/release/
     dropout-grader collect exports/ch02.zip      # a folder or LMS .zip of submissions
     dropout-grader grade --jobs 2                # parallel, resumable; progress bar
+    dropout-grader manual                        # written answers: course/manual/ pages + sheets to fill
+    dropout-grader manual --import course/manual/ch02_q_dropout_variance.csv
+    dropout-grader report --roster class.csv     # course/report/<assignment>.html, for the instructor
+    dropout-grader similarity --assignment ch02  # course/similarity/ch02.html, .csv: closest pairs of own code
     dropout-grader feedback                      # course/feedback_html/<student>.html
     dropout-grader export                        # course/export/grades.csv, .json, .png
+    dropout-grader export --roster class.csv     # ... and course/export/lms/: Canvas, Moodle, Gradescope imports
+    dropout-grader deadlines                     # check course/course.toml; who was late, by how much
     dropout-grader check my/exercise.ipynb       # one notebook, graded here (for self-learners)
 """
 from __future__ import annotations
@@ -14,6 +20,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
+from types import SimpleNamespace
 from pathlib import Path
 
 from .collect import CollectError, collect
@@ -22,7 +30,7 @@ from .grading import grade_all
 from .sandbox import SandboxUnavailable
 from .paths import ASSIGNMENTS, SAMPLE_CLASS
 from .release import release, sync_book
-from .report import export, feedback
+from .report import feedback
 from .layout import Course
 
 
@@ -46,9 +54,11 @@ def cmd_release(args) -> None:
 
 
 def cmd_collect(args) -> None:
-    got = collect(Path(args.source), _course(args), args.assignment, roster=args.roster, latest=args.latest)
+    got = collect(Path(args.source), _course(args), args.assignment, roster=args.roster, latest=args.latest,
+                  timestamps=getattr(args, "timestamps", None))
     for line in got.report():
         print(line)
+    _print_time_sources(_course(args), got)
     students = {s for s, _, _ in got}
     print(f"collected {len(got)} notebook(s) from {len(students)} student(s) into {_course(args) / 'submitted'}")
 
@@ -83,7 +93,7 @@ def _security(args):
 def cmd_feedback(args) -> None:
     show_hidden = getattr(args, "show_hidden", False)
     out = Path(args.out or _course(args) / ("feedback_instructor" if show_hidden else "feedback_html"))
-    pages = feedback(_gradebook(args).rows(), _course(args), out, show_hidden=show_hidden)
+    pages = feedback(_late_rows(args, _gradebook(args).rows()), _course(args), out, show_hidden=show_hidden)
     print(f"wrote {len(pages)} feedback page(s) to {out}")
 
 
@@ -91,7 +101,7 @@ def cmd_export(args) -> None:
     rows = _gradebook(args).rows()
     if not rows:
         sys.exit("the gradebook is empty: run `dropout-grader grade` first")
-    paths = export(rows, Path(args.out or _course(args) / "export"))
+    paths = _export_all(args, rows)
     for kind, path in paths.items():
         print(f"{kind:>5}: {path}")
     if args.show:
@@ -103,6 +113,87 @@ def cmd_export(args) -> None:
             print(f"  {student:<{width}}  {float(total):5.1f} / {float(maximum):g}")
 
 
+def _print_time_sources(course: Path, got) -> None:
+    """How the submission times of this collect are known: late penalties trust some sources more than others."""
+    from collections import Counter
+    from .submission_info import read
+
+    sources = Counter((read(course, s, a) or SimpleNamespace(source=None)).source or "unknown" for s, a, _ in got)
+    if sources:
+        print("submission times from: " + ", ".join(f"{n} {source}" for source, n in sorted(sources.items())))
+
+
+def _late_rows(args, rows: list[dict]) -> list[dict]:
+    """The gradebook rows with late penalties from the course file (none without one)."""
+    from .course_rows import load_policy, penalised
+    from .deadlines import CourseFileError
+
+    try:
+        policy = load_policy(_course(args), getattr(args, "course_file", None))
+    except CourseFileError as err:
+        sys.exit(f"error: {err}")
+    return penalised(rows, _course(args), policy)
+
+
+def _export_all(args, rows: list[dict]) -> dict:
+    from .course_rows import export_all
+    from .deadlines import CourseFileError
+
+    roster, assignments = getattr(args, "roster", None), getattr(args, "assignments", None) or ()
+    if assignments and not roster:
+        print("note: --assignments adds 'no submission' rows only for the students of a --roster")
+    try:
+        paths, warnings = export_all(rows, _course(args), Path(args.out or _course(args) / "export"),
+                                     course_file=getattr(args, "course_file", None), roster=roster,
+                                     assignments=assignments)
+    except (CourseFileError, CollectError) as err:
+        sys.exit(f"error: {err}")
+    for line in warnings:
+        print(f"note: {line}")
+    return paths
+
+
+def cmd_deadlines(args) -> None:
+    from .deadlines import CourseFileError, load_course_file, penalty, show_time
+    from .submission_info import read
+
+    course = _course(args)
+    path = Path(args.course_file) if args.course_file else Course(course).course_file
+    if not path.exists():
+        sys.exit(f"error: no course file {path}; `dropout-grader deadlines --help` shows what to write in it")
+    try:
+        policy = load_course_file(path)
+    except CourseFileError as err:
+        sys.exit(f"error: {err}")
+    late = policy.late
+    print(f"{path}: valid")
+    for assignment, due in sorted(policy.due.items()):
+        print(f"  {assignment} due {show_time(due)}")
+    print(f"  late: -{late.per_day:.0%} per started day after {late.grace_minutes:g} minute(s) of grace, "
+          f"{'at most' if late.after_max == 'cap' else 'no points past'} {late.max:.0%}"
+          f"{'; file times trusted' if late.trust_file_times else ''}")
+    students = set()
+    counts = {"on time": 0, "late": 0, "unknown time": 0}
+    for student, assignment, _ in Course(course).submissions():
+        students.add(student)
+        if assignment not in policy.due:
+            continue
+        info = read(course, student, assignment)
+        found = penalty(policy, student, assignment, info.submitted_at if info else None, info.source if info else None)
+        if found.flag:
+            counts["unknown time"] += 1
+            print(f"  {student}/{assignment}: {found.flag}")
+        elif found.days_late or found.reason:
+            counts["late"] += 1
+            print(f"  {student}/{assignment}: {found.reason}")
+        else:
+            counts["on time"] += 1
+    print("submissions with a due date: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    strangers = sorted({s for s, _ in policy.extensions} - students)
+    if strangers:
+        print(f"note: extensions name students with no submission in {course / 'submitted'}: {', '.join(strangers)}")
+
+
 def cmd_check(args) -> None:
     from .check import CheckError, check, report
 
@@ -111,6 +202,70 @@ def cmd_check(args) -> None:
     except CheckError as err:
         sys.exit(f"error: {err}")
     print(report(result))
+
+
+def cmd_similarity(args) -> None:
+    from .similarity import SimilarityError, compare
+    from .similarity_report import write
+
+    course = _course(args)
+    handed_in = sorted({a for _, a, _ in Course(course).submissions()}, key=list(ASSIGNMENTS).index)
+    assignments = [args.assignment] if args.assignment else [a for a in handed_in if a in ASSIGNMENTS]
+    if not assignments:
+        sys.exit(f"error: no submissions in {course / 'submitted'}: run `dropout-grader collect` first")
+    if args.top < 0:
+        sys.exit(f"error: --top is a number of pairs to show, not {args.top}")
+    out = Path(args.out or course / "similarity")
+    for assignment in assignments:
+        try:
+            comparison = compare(course, assignment, min_match=args.min_match)
+        except SimilarityError as err:
+            sys.exit(f"error: {err}")
+        paths = write(comparison, out, top=args.top)
+        best = comparison.pairs[0] if comparison.pairs else None
+        closest = f"; closest: {best.a.student} and {best.b.student} ({best.score:.0%})" if best else ""
+        print(f"{assignment}: {len(comparison.pairs)} pair(s) compared{closest}")
+        print(f"  html: {paths['html']}\n   csv: {paths['csv']}")
+
+
+def _graded_gradebook(args) -> Gradebook:
+    """The gradebook, without creating an empty one where nothing was graded (a mistyped --course)."""
+    course = _course(args)
+    if not args.db and not Course(course).results_db.exists():
+        sys.exit(f"error: {course} has no gradebook ({Course(course).results_db}): run "
+                 f"`dropout-grader grade --course {course}` first, or give --db")
+    return _gradebook(args)
+
+
+def cmd_manual(args) -> None:
+    from .manual import ManualError, import_sheets, write_sheets
+
+    try:
+        if args.import_sheets:
+            done = import_sheets(args.import_sheets, _graded_gradebook(args))
+            print(f"recorded {done['graded']} written grade(s) for {done['students']} submission(s); "
+                  f"{done['pending']} written answer(s) still pending")
+            return
+        out = Path(args.out or _course(args) / "manual")
+        pages = write_sheets(_graded_gradebook(args).rows(), _course(args), out, args.assignment)
+    except ManualError as err:
+        sys.exit(f"error: {err}")
+    if not pages:
+        sys.exit("no written answers in the gradebook yet: run `dropout-grader grade` first")
+    print(f"wrote {len(pages)} page(s) and sheet(s), one per written question, to {out} (start at {out / 'index.html'})")
+
+
+def cmd_report(args) -> None:
+    from .class_report import write_reports
+    from .collect import read_roster
+
+    roster = [entry.id for entry in read_roster(Path(args.roster))] if args.roster else None
+    rows = _graded_gradebook(args).rows()
+    if not rows and not any(Course(_course(args)).submissions()):
+        sys.exit("nothing graded or collected yet: run `dropout-grader collect` and `dropout-grader grade` first")
+    out = Path(args.out or _course(args) / "report")
+    pages = write_reports(rows, _course(args), out, roster=roster, assignments=args.assignment)
+    print(f"wrote {len(pages)} report page(s) to {out} (start at {out / 'index.html'})")
 
 
 def cmd_sample(args) -> None:
@@ -153,6 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latest", action="store_true",
                    help="when a student handed in several different notebooks for one assignment, keep the "
                         "newest (LMS time stamp, else file time) instead of stopping")
+    p.add_argument("--timestamps", metavar="CSV",
+                   help="submission times to record, a CSV with columns student,assignment,submitted_at "
+                        "(ISO 8601 with timezone, e.g. 2026-10-05T23:59:00+02:00; students named as their "
+                        "folders in COURSE/submitted); they replace the export's own times, for late penalties")
     p.set_defaults(func=cmd_collect)
 
     p = sub.add_parser("grade", parents=[common], help="autograde every new or changed submission in parallel",
@@ -184,13 +343,71 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-hidden", action="store_true",
                    help="instructor view: also show hidden test code and full test tracebacks "
                         "(never send these pages to students)")
+    p.add_argument("--course-file", metavar="TOML",
+                   help="due dates and late policy (default: COURSE/course.toml if it exists); "
+                        "see `dropout-grader deadlines --help`")
     p.set_defaults(func=cmd_feedback)
 
-    p = sub.add_parser("export", parents=[common], help="write grades.csv, grades.json and a score plot",
-                       description="CSV: one row per student and function, with the reason for every lost point.")
+    p = sub.add_parser("export", parents=[common], help="write grades.csv, grades.json, a score plot and LMS imports",
+                       description="CSV: one row per student and function, with the reason for every lost point, "
+                                   "and a late_penalty row where the course file's late policy took points. "
+                                   "Also OUT/lms/: canvas_gradebook.csv (Canvas's gradebook import), "
+                                   "moodle_<assignment>.csv (Moodle's offline grading worksheet) and "
+                                   "gradescope_<assignment>.csv (Gradescope's scores layout).")
     p.add_argument("--out", help="folder for the files (default: COURSE/export)")
     p.add_argument("--show", action="store_true", help="also print each student's total")
+    p.add_argument("--roster", metavar="CSV",
+                   help="class list with columns id,name,email (as for collect): fills names, ids and emails in "
+                        "the LMS files, and gives each roster student 0 points, 'no submission', for each "
+                        "assignment they handed nothing in for")
+    p.add_argument("--assignments", nargs="+", choices=list(ASSIGNMENTS), metavar="ASSIGNMENT",
+                   help="with --roster: also these assignments, even if nobody handed them in")
+    p.add_argument("--course-file", metavar="TOML",
+                   help="due dates and late policy (default: COURSE/course.toml if it exists); "
+                        "see `dropout-grader deadlines --help`")
     p.set_defaults(func=cmd_export)
+
+    from .deadlines import __doc__ as course_file_doc
+    p = sub.add_parser("deadlines", parents=[common], help="check the course file and show who was late",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description=textwrap.fill(
+                           "Check the course file (due dates, extensions, late policy), naming the key and line "
+                           "of every problem, then list each collected submission that is late or whose time is "
+                           "unknown.", 90) + "\n\n" + (course_file_doc or "\n\n").split("\n", 2)[2])
+    p.add_argument("--course-file", metavar="TOML", help="the course file (default: COURSE/course.toml)")
+    p.set_defaults(func=cmd_deadlines)
+
+    p = sub.add_parser("manual", parents=[common], help="grade written answers: pages to read, sheets to fill, import",
+                       description="Without --import: for each assignment and written question, write into "
+                                   "COURSE/manual/ a page with the question, the model answer and every "
+                                   "student's answer side by side, and a CSV sheet (student, assignment, "
+                                   "question, max_points, points, comment, answer_digest) to fill in; grades "
+                                   "already given are filled in, and a sheet with grades not imported yet is "
+                                   "never overwritten. With --import: check every line of the sheets (known "
+                                   "student and question, points a number from 0 to the maximum, no line twice, "
+                                   "the answer unchanged since the sheet was written) and record them all in one "
+                                   "transaction, or, if any line is wrong, record nothing and name each bad line. "
+                                   "Leave points empty to skip an answer. A regrade keeps these grades for "
+                                   "answers whose text did not change; a changed answer goes back to pending.")
+    p.add_argument("--import", dest="import_sheets", nargs="+", metavar="CSV",
+                   help="filled-in sheet(s) to record in the gradebook")
+    p.add_argument("--assignment", action="append", choices=list(ASSIGNMENTS),
+                   help="only this assignment (repeat for more; default: all with written answers)")
+    p.add_argument("--out", help="folder for the pages and sheets (default: COURSE/manual)")
+    p.set_defaults(func=cmd_manual)
+
+    p = sub.add_parser("report", parents=[common], help="write a class report page per assignment",
+                       description="One HTML page per assignment in COURSE/report/: score distribution, mean "
+                                   "share of points per function, the most common reasons for lost points "
+                                   "grouped across students, missing and zero submissions and why, grading time "
+                                   "per notebook, written answers still pending and screening flags to review.")
+    p.add_argument("--roster", metavar="CSV",
+                   help="class list with columns id,name,email (as for collect): its students with no "
+                        "submission are listed")
+    p.add_argument("--assignment", action="append", choices=list(ASSIGNMENTS),
+                   help="only this assignment (repeat for more; default: every assignment graded or collected)")
+    p.add_argument("--out", help="folder for the pages (default: COURSE/report)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("check", help="grade one notebook here, with the hidden tests, and print why points were lost",
                        description="For self-learners with the repository: releases the notebook's exercise into "
@@ -201,6 +418,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-sandbox", action="store_true",
                    help="run without bubblewrap (fine for your own notebook on your own machine)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("similarity", help="compare every pair of submissions' own code; HTML and CSV report",
+                       description="For each pair of students, the share of their own code (answer cells and "
+                                   "cells they added; never the given code, the tests or the released stub) that "
+                                   "lies in runs of code they share. Names, numbers and strings are replaced by "
+                                   "placeholders and comments and layout dropped, so renaming and reformatting "
+                                   "do not hide a copy. Writes OUT/<assignment>.html (the closest pairs side by "
+                                   "side, matching regions highlighted; offline, no script) and "
+                                   "OUT/<assignment>.csv (every pair). A high share is a reason to read two "
+                                   "notebooks, not a finding. Submissions are only read.")
+    p.add_argument("--course", default="course", help="the instructor's course folder (default: ./course)")
+    p.add_argument("--assignment", choices=list(ASSIGNMENTS),
+                   help="which assignment (default: every assignment with submissions)")
+    p.add_argument("--out", help="folder for the reports (default: COURSE/similarity)")
+    p.add_argument("--top", type=int, default=20, help="pairs shown side by side in the HTML (default: 20)")
+    from .similarity import MIN_MATCH
+    p.add_argument("--min-match", type=int, default=MIN_MATCH, metavar="TOKENS",
+                   help=f"shortest shared run of normalised tokens that counts (default: {MIN_MATCH}, about a "
+                        "line of code; lower finds more and noisier matches)")
+    p.set_defaults(func=cmd_similarity)
 
     p = sub.add_parser("sample", parents=[common], help="grade the shipped sample class end to end",
                        description="release + collect autograder/sample_class + grade + feedback + export.")

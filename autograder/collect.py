@@ -16,6 +16,10 @@ match or an oversized archive raise :class:`CollectError` listing every problem,
 copied. Symbolic links are refused and never followed, in folders and archives alike; archive
 members with absolute or ``..`` paths are refused; archives are read within ``Limits``. The
 originals are only read, each once, into a private staging folder; the course gets copies.
+
+Beside each notebook goes ``submission.json`` (see ``submission_info``): when it was handed in,
+how that is known (the LMS's record, the file's own time, or the instructor's ``timestamps``
+CSV), and who the LMS says sent it; late penalties and the LMS import files read it.
 """
 from __future__ import annotations
 
@@ -40,6 +44,8 @@ from pathlib import Path
 
 from .paths import ASSIGNMENTS, NOTEBOOK
 from .layout import Course
+from . import submission_info
+from .submission_info import SubmissionInfo
 
 GRADESCOPE_METADATA = "submission_metadata.yml"
 CHUNK = 2**20
@@ -97,7 +103,7 @@ NAMING_STYLES = (
     _style("blackboard", "file",
            r"(?P<title>.+)_(?P<login>[^_]+)_attempt_(?P<stamp>\d{4}(?:-\d\d){5})(?P<original>.*)",
            "Dropout ch02_asmith_attempt_2024-01-01-10-00-00_exercise.ipynb"),
-    _style("canvas", "file", r"(?P<sortable>[^\W_]+)(?:_(?i:late))?_(?P<id>\d+)_\d+_(?P<original>.+)",
+    _style("canvas", "file", r"(?P<sortable>[^\W_]+)(?P<late>_(?i:late))?_(?P<id>\d+)_\d+_(?P<original>.+)",
            "smithann_LATE_12345_678901_ch02_exercise.ipynb"),
     _style("gradescope", "folder", r"submission_(?P<submission>\d+)", "submission_123456"),
     _style("plain", "folder", r"(?P<name>.+)", "alice"),
@@ -123,6 +129,9 @@ class Person:
     keys: frozenset = frozenset()    # ids, logins, emails a roster may list
     names: frozenset = frozenset()   # human names a roster may list
     stamp: float | None = None       # the LMS's time of the submission, if it gives one
+    lms_id: str = ""                 # the LMS's own id (Canvas user id, Moodle participant, Gradescope SID, login)
+    email: str = ""
+    late: bool = False               # Canvas put LATE in the file name
 
 
 def _person(style: NamingStyle, match: re.Match) -> Person:
@@ -130,7 +139,8 @@ def _person(style: NamingStyle, match: re.Match) -> Person:
     who = found.get("name") or found.get("sortable") or found.get("login")
     label = f"{who}_{found['id']}" if "id" in found else who
     return Person(style.lms, label, frozenset({who, *(found[k] for k in ("login", "id") if k in found)}),
-                  frozenset(found[k] for k in ("name", "sortable") if k in found), _attempt_time(found.get("stamp")))
+                  frozenset(found[k] for k in ("name", "sortable") if k in found), _attempt_time(found.get("stamp")),
+                  lms_id=found.get("id") or found.get("login") or "", late="late" in found)
 
 
 def _attempt_time(stamp: str | None) -> float | None:
@@ -155,7 +165,8 @@ def _gradescope_people(metadata: dict, folder: str) -> list[Person]:
         handle = sid or email
         if name or handle:
             people.append(Person("gradescope", f"{name}_{handle}" if name and handle else name or handle,
-                                 frozenset(k for k in (sid, email) if k), frozenset({name} - {""}), stamp))
+                                 frozenset(k for k in (sid, email) if k), frozenset({name} - {""}), stamp,
+                                 lms_id=sid, email=email))
     return people
 
 
@@ -517,6 +528,22 @@ class _Plan:
     notes: list = field(default_factory=list)
     problems: list = field(default_factory=list)   # any of these, and nothing is copied
     not_on_roster: list = field(default_factory=list)
+    info: dict = field(default_factory=dict)       # (student, assignment) -> SubmissionInfo for submission.json
+
+
+def _submission_info(found: _Found, person: Person) -> SubmissionInfo:
+    """When ``found`` was handed in, as well as the export tells, and who the LMS says sent it."""
+    if person.stamp is not None:  # Gradescope's metadata or Blackboard's attempt time
+        when, source = submission_info.from_epoch(person.stamp), person.lms
+    else:
+        when, source = submission_info.from_epoch(found.mtime), "canvas-late-marker" if person.late else "file-mtime"
+    return SubmissionInfo(when, source if when or person.late else None, found.sha256, person.lms, person.lms_id,
+                          min(person.names, default=""), person.email)
+
+
+def _keep(plan: _Plan, key, chosen: tuple[_Found, Person]) -> None:
+    plan.copies[key] = chosen[0]
+    plan.info[key] = _submission_info(*chosen)
 
 
 def _owners(found: _Found, metadata: dict | None, plan: _Plan) -> tuple[list[Person], str] | None:
@@ -597,7 +624,7 @@ def _choose(key, candidates: list[tuple[_Found, Person]], latest: bool, plan: _P
     found = [f for f, _ in candidates]
     names = ", ".join(f.name for f in found)
     if len(contents) == 1:
-        plan.copies[key] = found[0]
+        _keep(plan, key, candidates[0])
         if len(found) > 1:
             plan.notes.append(f"{student}/{assignment}: {names} are identical; collected once")
         return
@@ -608,7 +635,7 @@ def _choose(key, candidates: list[tuple[_Found, Person]], latest: bool, plan: _P
 
         newest, runner_up = sorted(candidates, key=when, reverse=True)[:2]
         if when(newest) != when(runner_up):
-            plan.copies[key] = newest[0]
+            _keep(plan, key, newest)
             plan.notes.append(f"{student}/{assignment}: kept {newest[0].name}, the newest of {names} (--latest)")
             return
     plan.problems.append(f"{student}/{assignment}: {len(found)} different notebooks, {names}; keep one "
@@ -748,8 +775,43 @@ def _commit(plan: _Plan, course: Path) -> tuple[list, list]:
     return collected, replaced
 
 
+def _apply_times(plan: _Plan, given: dict, course: Path, times_file: Path) -> None:
+    """The instructor's times replace what the export told, for this collect's submissions or earlier ones.
+
+    A time for a submission that is in neither stops the collect: it is most likely a misspelt name.
+    """
+    submitted = Course(course).root / "submitted"
+    earlier = {p.name.casefold(): p.name for p in submitted.iterdir()} if submitted.is_dir() else {}
+    for (student_key, assignment), (when, student, line) in sorted(given.items()):
+        key = next((k for k in plan.info if k[0].casefold() == student_key and k[1] == assignment), None)
+        if key is not None:
+            plan.info[key] = replace(plan.info[key], submitted_at=when, source="timestamps.csv")
+            continue
+        name = earlier.get(student_key)
+        notebook = Course(course).submitted_notebook(name, assignment) if name else None
+        if notebook is None or not notebook.is_file():
+            plan.problems.append(f"{times_file} line {line}: no submission of {student!r} for {assignment}, in this "
+                                 f"collect or the course (students are named as their folders in submitted/)")
+        elif any(p.is_symlink() for p in (submitted, notebook.parent.parent, notebook.parent, notebook)):
+            plan.problems.append(f"{notebook} or a folder above it is a symbolic link; remove it first")
+        else:
+            before = submission_info.read(course, name, assignment) or SubmissionInfo()
+            plan.info[name, assignment] = replace(before, submitted_at=when, source="timestamps.csv",
+                                                  sha256=_sha256(notebook) or "")
+
+
+def _record_info(plan: _Plan, course: Path) -> None:
+    """Write submission.json beside each notebook; a time the instructor gave stays while its notebook is unchanged."""
+    for (student, assignment), info in sorted(plan.info.items()):
+        if info.source != "timestamps.csv":
+            before = submission_info.read(course, student, assignment)
+            if before and before.source == "timestamps.csv" and before.sha256 == info.sha256:
+                info = replace(info, submitted_at=before.submitted_at, source=before.source)
+        submission_info.write(Course(course).submission_info(student, assignment), info)
+
+
 def collect(source: Path, course: Path, assignment: str | None = None, *, roster=None, latest: bool = False,
-            limits: Limits = LIMITS) -> Collected:
+            limits: Limits = LIMITS, timestamps: Path | None = None) -> Collected:
     """Copy every submission in ``source`` into ``course/submitted/<student>/<assignment>/exercise.ipynb``.
 
     Parameters
@@ -768,6 +830,9 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
         (the LMS's time stamp, else the file's) instead of stopping.
     limits : Limits
         Caps on what is read from an archive.
+    timestamps : Path, optional
+        A CSV of ``student,assignment,submitted_at`` (ISO 8601 with timezone): these times
+        replace what the export tells, in each submission's ``submission.json``.
 
     Returns
     -------
@@ -785,6 +850,10 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
         raise CollectError(f"unknown assignment {assignment!r}; choose one of {', '.join(ASSIGNMENTS)}")
     if isinstance(roster, (str, os.PathLike)):
         roster = read_roster(Path(roster))
+    try:
+        given_times = submission_info.read_timestamps(Path(timestamps)) if timestamps is not None else {}
+    except ValueError as err:
+        raise CollectError(str(err)) from err
     source, course = Path(source), Path(course)
     if not source.exists():
         raise CollectError(f"{source} does not exist: pass the folder or .zip your LMS exported")
@@ -800,10 +869,12 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
         harvest.found = [f for f in found if f.parts[-1] != GRADESCOPE_METADATA]
         plan = _plan(harvest, metadata, assignment, roster, latest)
         _check_course(course, plan)
+        _apply_times(plan, given_times, course, Path(timestamps or ""))
         if plan.problems:
             raise CollectError("nothing was collected; fix these and collect again:\n  - "
                                + "\n  - ".join(plan.problems))
         collected, replaced = _commit(plan, course)
+        _record_info(plan, course)
     missing = sorted({e.id for e in roster} - {s for s, _ in plan.copies}) if roster is not None else []
     return Collected(collected, missing=missing, not_on_roster=sorted(set(plan.not_on_roster)),
                      skipped=harvest.skipped, refused=harvest.refused, unidentified=plan.unidentified,

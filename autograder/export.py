@@ -27,16 +27,28 @@ def spreadsheet_safe(value):
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def row_total(row: dict) -> tuple[float, float]:
-    """(points, maximum) of one submission: the automatic tests plus written answers a person has graded.
-
-    Written answers still pending add to the maximum only once graded, so a pending answer never
-    reads as a lost point. The one place totals are computed (CSV, JSON, feedback).
-    """
+def _earned(row: dict) -> tuple[float, float]:
     written = (row.get("written") or {}).values()
     graded = [w for w in written if w.get("points") is not None]
     return (float(row["score"]) + sum(float(w["points"]) for w in graded),
             float(row["max_score"]) + sum(float(w["max_points"]) for w in graded))
+
+
+def late_deduction(row: dict) -> float:
+    """Points the row's late penalty takes: its fraction of the points earned (0 without one)."""
+    penalty = row.get("late_penalty")
+    return round(_earned(row)[0] * penalty.fraction, 6) if penalty is not None and penalty.fraction else 0.0
+
+
+def row_total(row: dict) -> tuple[float, float]:
+    """(points, maximum) of one submission: the automatic tests plus written answers a person has graded,
+    less the late penalty if the row carries one (``late_penalty``, set at export from the course file).
+
+    Written answers still pending add to the maximum only once graded, so a pending answer never
+    reads as a lost point. The one place totals are computed (CSV, JSON, feedback, LMS files).
+    """
+    points, maximum = _earned(row)
+    return points - late_deduction(row), maximum
 
 
 def flags(row: dict) -> list[str]:
@@ -50,6 +62,9 @@ def _csv_lines(rows: list[dict]):
         total = sum(row_total(r)[0] for r in student_rows)
         maximum = sum(row_total(r)[1] for r in student_rows)
         for row in student_rows:
+            if row.get("missing"):  # a roster student with no notebook for an assignment: one line, 0 points
+                yield [student, row["assignment"], "", 0, row["max_score"], "no submission", 0, total, maximum, ""]
+                continue
             for function, info in sorted(row["functions"].items()):
                 yield [student, row["assignment"], function, info["points"], info["max_points"], info["reason"],
                        row_total(row)[0], total, maximum, "; ".join(flags(row))]
@@ -58,14 +73,23 @@ def _csv_lines(rows: list[dict]):
                 yield [student, row["assignment"], question, "" if pending else info["points"], info["max_points"],
                        "written answer: pending manual grading" if pending else info.get("comment", ""),
                        row_total(row)[0], total, maximum, "; ".join(flags(row))]
+            if late_deduction(row):
+                yield [student, row["assignment"], "late_penalty", -late_deduction(row), "",
+                       row["late_penalty"].reason, row_total(row)[0], total, maximum, "; ".join(flags(row))]
 
 
 def _summary(rows: list[dict]) -> list[dict]:
     def assignment(row: dict) -> dict:
         points, maximum = row_total(row)
+        if row.get("missing"):
+            return {"score": 0.0, "max_score": maximum, "status": "no submission"}
         entry = {"score": points, "max_score": maximum, "autograded_score": row["score"], "functions": row["functions"],
                  "written": {q: {k: v for k, v in i.items() if k != "answer"}
                              for q, i in (row.get("written") or {}).items()}}
+        if late_deduction(row):
+            penalty = row["late_penalty"]
+            entry["late_penalty"] = {"points": -late_deduction(row), "fraction": penalty.fraction,
+                                     "days_late": penalty.days_late, "reason": penalty.reason}
         return {**entry, "flags": flags(row)} if flags(row) else entry
 
     return [{"student": s, "total": sum(row_total(r)[0] for r in rs), "max_total": sum(row_total(r)[1] for r in rs),
@@ -74,7 +98,8 @@ def _summary(rows: list[dict]) -> list[dict]:
 
 
 def export(rows: list[dict], out: Path) -> dict[str, Path]:
-    """grades.csv (one line per student and function), grades.json, score_distribution.png."""
+    """grades.csv (one line per student and function, a ``late_penalty`` line where lateness cost points, one
+    "no submission" line per missing notebook of a roster student), grades.json, score_distribution.png."""
     out.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = out / "grades.csv", out / "grades.json"
     # errors="replace": a name with a lone surrogate (from a file name) must not stop the export.

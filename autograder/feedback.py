@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from . import notebook_view
-from .export import by_student, row_total
+from .export import by_student, late_deduction, row_total
 from .safe_html import clip, escape, page
 
 from .layout import GRADED_CACHE, Course  # noqa: F401 - GRADED_CACHE re-exported
@@ -127,6 +127,10 @@ def feedback(rows: list[dict], course: Path, out: Path, show_hidden: bool = Fals
             points, maximum = row_total(row)
             body.append(f"<h2>{escape(assignment)}: {escape(notebook_view.points(points))} / "
                         f"{escape(notebook_view.points(maximum))}</h2>")
+            late = row.get("late_penalty")
+            if late is not None and late.fraction:
+                lost = notebook_view.points(-late_deduction(row) or 0.0)
+                body.append(f"<p class='lost'>Late penalty, {escape(lost)} points: {escape(late.reason)}</p>")
             body.append(_function_rows(row["functions"]))
             body.append(_written_rows(row.get("written") or {}))
             path = graded_notebook_path(course, student, assignment)

@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from .layout import Course
+from .written import carry_over
 
 METADATA = sa.MetaData()
 RESULTS = sa.Table(
@@ -24,6 +25,7 @@ RESULTS = sa.Table(
     sa.Column("details", sa.Text, nullable=False),   # JSON: per-function points and reasons
     sa.Column("flags", sa.Text, nullable=True),      # JSON list: screening flags, for the instructor's review
     sa.Column("written", sa.Text, nullable=True),    # JSON: written answers waiting for (or given) manual points
+    sa.Column("seconds", sa.Float, nullable=True),   # wall time of the grading (None: graded before it was kept)
 )
 
 
@@ -36,10 +38,10 @@ class Gradebook:
         self.engine = sa.create_engine(url)
         METADATA.create_all(self.engine)
         columns = {c["name"] for c in sa.inspect(self.engine).get_columns("results")}
-        for column in ("flags", "written"):  # a gradebook from before these existed
+        for column, kind in (("flags", "TEXT"), ("written", "TEXT"), ("seconds", "FLOAT")):  # added since
             if column not in columns:
                 with self.engine.begin() as conn:
-                    conn.execute(sa.text(f"ALTER TABLE results ADD COLUMN {column} TEXT"))
+                    conn.execute(sa.text(f"ALTER TABLE results ADD COLUMN {column} {kind}"))
 
     def graded_sha(self, student: str, assignment: str) -> str | None:
         with self.engine.connect() as conn:
@@ -52,8 +54,12 @@ class Gradebook:
         values = {k: result[k] for k in ("student", "assignment", "sha256", "score", "max_score")}
         values["details"] = json.dumps(result["functions"], sort_keys=True)
         values["flags"] = json.dumps(list(result.get("flags", [])))
-        values["written"] = json.dumps(result.get("written", {}), sort_keys=True)
+        values["seconds"] = result.get("seconds")
         with self.engine.begin() as conn:  # delete + insert in one transaction: never half a row
+            # A person's grades of written answers outlive a regrade where the answer is unchanged (see written.py).
+            before = conn.execute(sa.select(RESULTS.c.written).where(key)).scalar()
+            written = carry_over(json.loads(before or "{}"), result.get("written", {}))
+            values["written"] = json.dumps(written, sort_keys=True)
             conn.execute(RESULTS.delete().where(key))
             conn.execute(RESULTS.insert().values(**values))
 
@@ -62,3 +68,33 @@ class Gradebook:
             rows = conn.execute(sa.select(RESULTS).order_by(RESULTS.c.student, RESULTS.c.assignment)).mappings().all()
         return [{**row, "functions": json.loads(row["details"]), "flags": json.loads(row["flags"] or "[]"),
                  "written": json.loads(row["written"] or "{}")} for row in rows]
+
+    def grade_written(self, marks: dict[tuple[str, str], dict[str, dict]]) -> int:
+        """Give written answers their points and comments: every mark, in one transaction, or none.
+
+        ``marks`` maps (student, assignment) to {question: {"points", "comment", "answer"}}; "answer"
+        is the text the grader read. Any row, question or answer not as given (a regrade ran since
+        the marks were checked) raises ``LookupError`` and rolls everything back. Returns the number
+        of answers written.
+        """
+        written_count = 0
+        with self.engine.begin() as conn:
+            for (student, assignment), questions in marks.items():
+                key = (RESULTS.c.student == student) & (RESULTS.c.assignment == assignment)
+                stored = conn.execute(sa.select(RESULTS.c.written).where(key)).first()
+                if stored is None:
+                    raise LookupError(f"no graded submission of {student!r} for {assignment}")
+                written = json.loads(stored[0] or "{}")
+                for question, mark in questions.items():
+                    info = written.get(question)
+                    if info is None or str(info.get("answer", "")) != str(mark["answer"]):
+                        raise LookupError(f"{student}'s answer to {assignment}/{question} is not the one graded")
+                    written[question] = {**info, "points": float(mark["points"]), "comment": str(mark["comment"]),
+                                         "status": "graded"}
+                    written_count += 1
+                # Only if the row is still as read: a grade run between the read and this write makes it a no-op.
+                done = conn.execute(RESULTS.update().where(key & (RESULTS.c.written == stored[0]))
+                                    .values(written=json.dumps(written, sort_keys=True)))
+                if done.rowcount != 1:
+                    raise LookupError(f"the gradebook row of {student!r} for {assignment} changed during the import")
+        return written_count

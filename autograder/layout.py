@@ -7,6 +7,8 @@
       source/<assignment>/exercise.ipynb   nbgrader sources: solutions and hidden tests
       release/<assignment>/exercise.ipynb  what students get
       submitted/<student>/<assignment>/exercise.ipynb   collected, never modified
+      submitted/<student>/<assignment>/submission.json  its submission time and LMS identity (collect)
+      course.toml                          due dates, extensions, late policy (optional; see deadlines.py)
       graded_notebooks/<student>/<assignment>.ipynb     executed copies, for feedback
       feedback_html/  export/              what the instructor hands out
 """
@@ -32,6 +34,10 @@ class Course:
     def submitted_notebook(self, student: str, assignment: str) -> Path:
         return self.root / "submitted" / student / assignment / f"{NOTEBOOK}.ipynb"
 
+    def submission_info(self, student: str, assignment: str) -> Path:
+        """What collect learned about the submission beside the notebook: its time, and who the LMS says sent it."""
+        return self.root / "submitted" / student / assignment / "submission.json"
+
     def graded_notebook(self, student: str, assignment: str) -> Path:
         return self.root / GRADED_CACHE / student / f"{assignment}.ipynb"
 
@@ -39,6 +45,11 @@ class Course:
     def secret(self) -> Path:
         """Random bytes from which each submission's input seed is drawn; never leaves the course folder."""
         return self.root / ".grading_secret"
+
+    @property
+    def course_file(self) -> Path:
+        """Due dates, extensions and the late policy (optional)."""
+        return self.root / "course.toml"
 
     @property
     def results_db(self) -> Path:

@@ -280,3 +280,33 @@ def test_check_grades_one_notebook_with_the_hidden_tests():
     assert "still a stub" in stub.stdout
     odd = subprocess.run(["dropout-grader", "check", "/nonexistent.ipynb"], env=tool_env(), capture_output=True, text=True)
     assert odd.returncode != 0 and "not a file" in odd.stderr
+
+
+def test_class_report_of_the_sample_class_counts_every_planted_mistake(graded, tmp_path):
+    """`dropout-grader report`: each mistake of EXPECTED_LOSSES is a reason group naming its students, with the
+    count of planted students whose reason reads the same (numbers aside); the zeroed ones are listed."""
+    import html
+
+    from autograder.class_report import normalise_reason, reason_groups, write_reports
+
+    rows = graded["book"].rows()
+    pages = {p.stem: p.read_text() for p in write_reports(rows, graded["course"], tmp_path / "report")}
+    assert set(pages) == {a for a, _, _ in STUDENTS.values()}
+    by_student = {r["student"].lower(): r for r in rows}
+    for student, functions in EXPECTED_LOSSES.items():
+        assignment = STUDENTS[student][0]
+        groups = reason_groups([r for r in rows if r["assignment"] == assignment])
+        for function in functions:
+            pattern = normalise_reason(by_student[student]["functions"][function]["reason"].removeprefix(f"{function}: "))
+            group = next(g for g in groups if g.function == function and student in g.students)
+            planted = {s for s, lost in EXPECTED_LOSSES.items() if STUDENTS[s][0] == assignment and function in lost
+                       and normalise_reason(by_student[s]["functions"][function]["reason"]
+                                            .removeprefix(f"{function}: ")) == pattern}
+            assert group.count == len(planted) and set(group.students) == planted, (student, function)
+            label = f"{group.count} student{'' if group.count == 1 else 's'}"
+            assert f"<strong>{label}</strong>: {html.escape(group.example)}" in pages[assignment], (student, function)
+    zeroed = {s for s, r in by_student.items() if r["score"] == 0}
+    assert zeroed == {"bob", "erin", "grace", "trent"}
+    for student in zeroed:
+        assert f"<tr><td>{student}</td><td>" in pages[STUDENTS[student][0]]
+    assert all("notebooks timed" in page for page in pages.values())  # grade_all now records seconds

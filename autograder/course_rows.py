@@ -1,0 +1,59 @@
+"""Gradebook rows as export and feedback show them, and the export of everything the instructor takes away.
+
+The gradebook keeps what grading found; the course file (late policy) and the roster (who is in
+the class) are applied here, on every export and feedback run, so changing either takes effect
+at once and nothing about them is ever stored in the gradebook.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from . import submission_info
+from .class_rows import add_missing
+from .collect import read_roster
+from .deadlines import Policy, load_course_file, with_penalties
+from .export import export
+from .layout import Course
+from .lms_export import identities, write_lms_files
+
+
+def load_policy(course: Path, course_file: Path | None = None) -> Policy | None:
+    """The course file given, else ``COURSE/course.toml`` if there is one, else None (no due dates)."""
+    path = Path(course_file) if course_file else Course(Path(course)).course_file
+    if course_file is None and not path.exists():
+        return None
+    return load_course_file(path)
+
+
+def penalised(rows: list[dict], course: Path, policy: Policy | None) -> list[dict]:
+    """The rows with their late penalties, from the times collect recorded."""
+    return with_penalties(policy, rows, submission_info.times(course, rows))
+
+
+def export_all(rows: list[dict], course: Path, out: Path, *, course_file: Path | None = None, roster=None,
+               assignments=(), now: datetime | None = None) -> tuple[dict[str, Path], list[str]]:
+    """grades.csv/.json/.png plus the LMS import files in ``out/lms``; returns the paths and warnings.
+
+    Raises CourseFileError or CollectError (a bad roster) before anything is written.
+    """
+    policy = load_policy(course, course_file)
+    entries = read_roster(Path(roster)) if roster is not None else None
+    shown = penalised(rows, course, policy)
+    warnings = []
+    if entries is not None:
+        ids = {e.id for e in entries}
+        strangers = sorted({r["student"] for r in rows} - ids)
+        if strangers:
+            warnings.append(f"not on the roster (kept, under their folder names): {', '.join(strangers)}")
+        shown = add_missing(shown, [e.id for e in entries], assignments)
+        missing = sorted({r["student"] for r in shown if r.get("missing")})
+        if missing:
+            warnings.append(f"0 points, no submission: {sum(1 for r in shown if r.get('missing'))} notebook(s) "
+                            f"of {', '.join(missing)}")
+    paths = export(shown, out)
+    infos = {(r["student"], r["assignment"]): submission_info.read(course, r["student"], r["assignment"])
+             for r in shown if not r.get("missing")}
+    people = identities({r["student"] for r in shown}, entries, infos)
+    lms_paths, lms_warnings = write_lms_files(shown, out / "lms", people, infos, policy, now)
+    return {**paths, **lms_paths}, warnings + lms_warnings
