@@ -111,7 +111,7 @@ def build_book(strict: bool = True) -> None:
     # when one of our assets changed, drop the HTML (executed notebooks stay cached) to re-render.
     static = ROOT / "_build" / "html" / "_static"
     if static.exists() and any(not (static / a.name).exists() or (static / a.name).read_bytes() != a.read_bytes()
-                               for a in (ROOT / "_assets").iterdir()):
+                               for a in (ROOT / "_assets").iterdir() if a.is_file()):
         shutil.rmtree(ROOT / "_build" / "html")
     args = [BIN / "jupyter-book", "build", ".", "--keep-going"]
     if strict:

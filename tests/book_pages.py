@@ -14,7 +14,7 @@ LESSONS = {
     "chapters/07_beyond/lesson.html": 2,
 }
 EXERCISES = [page.replace("lesson.html", "exercise.html") for page in LESSONS]
-OTHER = ["intro.html", "students.html", "references.html"]
+OTHER = ["intro.html", "students.html", "instructors.html", "references.html"]
 # Pages that link the student kit (built by autograder.student_kit) for download.
 KIT_PAGES = ["intro.html", "students.html"] + EXERCISES
 ALL_PAGES = list(LESSONS) + EXERCISES + OTHER

@@ -1,0 +1,47 @@
+"""The instructor's guide in the built book: every grader command named, the three screenshots shown."""
+import html
+import re
+
+import pytest
+
+from book_pages import HTML, ROOT
+
+pytestmark = pytest.mark.book
+
+PAGE = HTML / "instructors.html"
+COMMANDS = ["dropout-grader release", "collect", "--roster", "--timestamps", "grade --jobs",
+            "dropout-grader feedback", "--show-hidden", "dropout-grader manual", "manual --import",
+            "dropout-grader report", "dropout-grader similarity", "export --roster",
+            "dropout-grader deadlines", "course.toml"]
+SCREENSHOTS = ["feedback.png", "report.png", "similarity.png"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def page_html():
+    if not PAGE.exists():
+        pytest.fail("instructors.html is not built: run `python3 run.py book`")
+    return PAGE.read_text()
+
+
+def test_page_names_every_command(page_html):
+    text = html.unescape(re.sub(r"<[^>]+>", "", page_html))
+    missing = [command for command in COMMANDS if command not in text]
+    assert not missing, f"instructors.html does not name {missing}"
+
+
+def test_page_shows_the_three_screenshots(page_html):
+    images = {}
+    for tag in re.findall(r"<img\b[^>]*>", page_html):
+        src = re.search(r'src="([^"]+)"', tag).group(1)
+        alt = re.search(r'alt="([^"]*)"', tag)
+        images[src.rsplit("/", 1)[-1]] = (src, alt.group(1) if alt else "")
+    for name in SCREENSHOTS:
+        assert name in images, f"instructors.html does not show {name}: {sorted(images)}"
+        src, alt = images[name]
+        assert len(alt.split()) >= 5, f"{name} has no real alt text: {alt!r}"
+        target = (PAGE.parent / src).resolve()
+        assert target.is_relative_to(HTML.resolve()), f"{src} lies outside the built book"
+        data = target.read_bytes()
+        assert len(data) > 1000 and data.startswith(PNG_MAGIC), f"{src} is not a PNG"
+        assert data == (ROOT / "_assets" / "guide" / name).read_bytes(), f"{src} is not _assets/guide/{name}"
