@@ -167,7 +167,8 @@ def test_invalid_notebook_gets_zero_with_a_reason(graded, tmp_path):
 
 
 def test_cli_help_explains_every_step():
-    for step in ("release", "collect", "grade", "feedback", "export", "sample"):
+    for step in ("release", "collect", "grade", "feedback", "export", "sample", "check", "manual", "report",
+                 "similarity", "deadlines"):
         out = subprocess.run(["dropout-grader", step, "--help"], env=tool_env(), capture_output=True, text=True)
         assert out.returncode == 0 and "usage: dropout-grader" in out.stdout and len(out.stdout) > 200
 
