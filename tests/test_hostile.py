@@ -222,10 +222,12 @@ def test_a_sandboxed_kernel_sees_only_its_software(hostile):
     # The hidden exercise sources are an empty mount point; the reference and the checker are not there.
     assert set(names["solutions"]) <= {"dropout_collect", "exercises"}, names["solutions"]
     assert seen["exercises"] in ([], ["error", "FileNotFoundError"]), seen["exercises"]
-    # In /tmp: the way to its own kernel folder, and the (empty) mount point hiding a course kept under /tmp.
+    # In /tmp: the way to its own kernel folder, the (empty) mount point hiding a course kept under
+    # /tmp, and the way to the venv and the kit when the project itself lives there.
     allowed = {Path(seen["own"]).relative_to("/tmp").parts[0]}
-    if hostile["course"].is_relative_to("/tmp"):
-        allowed.add(hostile["course"].relative_to("/tmp").parts[0])
+    for there in (hostile["course"], REPO):  # a course, or a clone of the project, kept under /tmp
+        if there.is_relative_to("/tmp"):
+            allowed.add(there.relative_to("/tmp").parts[0])
     assert set(names["tmp"]) <= allowed, names["tmp"]
 
 
