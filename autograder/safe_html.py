@@ -40,6 +40,7 @@ def page(title: str, body: str) -> str:
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
             "<meta name='referrer' content='no-referrer'>"
+            "<link rel='icon' href='data:,'>"  # no request for /favicon.ico (a 404 on any web server)
             f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
 
 

@@ -471,7 +471,9 @@ def test_hostile_code_is_shown_as_text_and_broken_notebooks_are_listed(course, t
     assert "<script" not in html and "<img" not in html and "\x00" not in html and "\x1b" not in html
     assert "&lt;/pre&gt;&lt;script src=&quot;https://evil.example/x.js&quot;&gt;" in html  # shown, inert
     tags = re.findall(r"<[^>]*>", html)  # escaped text has no tags; a tag is what a browser would load from
-    assert not [t for t in tags if re.search(r"(?i)\b(src|href|action)\s*=\s*(?!['\"]?#)", t) or t.startswith("<link")]
+    own_icon = "<link rel='icon' href='data:,'>"  # the page shell's empty icon: it loads nothing
+    assert not [t for t in tags if t != own_icon
+                and (re.search(r"(?i)\b(src|href|action)\s*=\s*(?!['\"]?#)", t) or t.startswith("<link"))]
     assert "@import" not in html and "url(" not in html
     assert "broken: the submitted file is not a notebook" in html
     with (other / "similarity" / "ch02.csv").open() as fh:
