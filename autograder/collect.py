@@ -23,10 +23,8 @@ CSV), and who the LMS says sent it; late penalties and the LMS import files read
 """
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
-import io
 import json
 import os
 import re
@@ -46,6 +44,7 @@ from .paths import ASSIGNMENTS, NOTEBOOK
 from .layout import Course
 from . import submission_info
 from .submission_info import SubmissionInfo
+from .csv_input import read_table
 
 GRADESCOPE_METADATA = "submission_metadata.yml"
 CHUNK = 2**20
@@ -260,16 +259,7 @@ def read_roster(path: Path) -> tuple[RosterEntry, ...]:
     Ids become folder names, so they must be safe ones; ids and emails must be unique.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        raise CollectError(f"cannot read the roster {path}: {err}") from err
-    reader = csv.DictReader(io.StringIO(text))
-    header = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
-    absent = [c for c in ("id", "name", "email") if c not in header]
-    if absent:
-        raise CollectError(f"roster {path}: no column {', '.join(absent)}; its first line must be a header "
-                           f"naming id, name and email (found: {', '.join(header) or 'nothing'})")
+    reader, header = read_table(path, ("id", "name", "email"), "roster", CollectError)
     entries, problems, line_of = [], [], {}
     for line, row in enumerate(reader, start=2):
         entry = RosterEntry(*((row.get(header[c]) or "").strip() for c in ("id", "name", "email")))

@@ -12,8 +12,6 @@ time is the file's own) and ``file-mtime`` (the file's own time, which an LMS ma
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import secrets
@@ -24,6 +22,7 @@ from pathlib import Path
 from .deadlines import parse_time
 from .layout import Course
 from .paths import ASSIGNMENTS
+from .csv_input import read_table
 
 SOURCES = ("timestamps.csv", "gradescope", "blackboard", "canvas-late-marker", "file-mtime")
 MAX_BYTES = 64 * 1024  # a sidecar is a few hundred bytes; anything larger was not written by collect
@@ -114,16 +113,7 @@ def read_timestamps(path: Path) -> dict:
     Raises ValueError listing every bad line; nothing is used then.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ValueError(f"cannot read the times file {path}: {err}") from err
-    reader = csv.DictReader(io.StringIO(text))
-    header = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
-    absent = [c for c in ("student", "assignment", "submitted_at") if c not in header]
-    if absent:
-        raise ValueError(f"times file {path}: no column {', '.join(absent)}; its first line must be a header naming "
-                         f"student, assignment and submitted_at (found: {', '.join(header) or 'nothing'})")
+    reader, header = read_table(path, ("student", "assignment", "submitted_at"), "times file")
     found, problems = {}, []
     for line, row in enumerate(reader, start=2):
         student, assignment, when = ((row.get(header[c]) or "").strip()

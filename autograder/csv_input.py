@@ -1,0 +1,26 @@
+"""Reading the CSV files an instructor hands the grader (rosters, times, sheets): one way, one set of errors."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+
+def read_table(path: Path, columns: tuple[str, ...], what: str, error=ValueError):
+    """``(reader, header)`` for a CSV whose first line names ``columns`` (any case, any order, more allowed).
+
+    ``header`` maps each lower-cased column name to the name as written. Raises ``error`` with a
+    sentence naming ``what`` the file is, when it cannot be read or lacks a column.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a BOM from a spreadsheet is not part of the first name
+    except (OSError, UnicodeDecodeError) as err:
+        raise error(f"cannot read the {what} {path}: {err}") from err
+    reader = csv.DictReader(io.StringIO(text))
+    header = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
+    absent = [c for c in columns if c not in header]
+    if absent:
+        raise error(f"{what} {path}: no column {', '.join(absent)}; its first line must be a header naming "
+                    f"{', '.join(columns[:-1])} and {columns[-1]} (found: {', '.join(header) or 'nothing'})")
+    return reader, header
