@@ -85,7 +85,12 @@ def owner_alive(name: str, prefix: str) -> bool:
         pid = int(name[len(prefix):].split("-")[0])
     except ValueError:
         return True  # not ours to judge
-    return Path(f"/proc/{pid}").exists()
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # A killed worker can stay a zombie until someone reaps it; it will never clean up again.
+    return stat.rsplit(")", 1)[-1].split()[0] not in {"Z", "X"}
 
 
 def remove_stale_cgroups() -> None:

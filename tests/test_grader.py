@@ -253,6 +253,7 @@ def test_sigkill_mid_class_loses_nothing_and_resumes(graded, tmp_path):
         time.sleep(0.5)
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
+    _wait_until_group_gone(first.pid)
     partial = len(book.rows())
     assert 3 <= partial < len(STUDENTS), "the kill should land in the middle of the class"
     again = subprocess.run(command, env=tool_env(), capture_output=True, text=True)
@@ -267,6 +268,28 @@ def test_sigkill_mid_class_loses_nothing_and_resumes(graded, tmp_path):
     for hierarchy in _hierarchies().values():
         assert all(owner_alive(g.name, GROUP_PREFIX) for g in hierarchy.glob(f"{GROUP_PREFIX}*"))
     assert comparable(book.rows()) == comparable(graded["book"].rows())
+
+
+def _wait_until_group_gone(group: int, seconds: float = 60) -> None:
+    """SIGKILL is asynchronous: the killed run's workers may still be exiting (or unreaped)."""
+    import time
+
+    from autograder.limits import owner_alive
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        members = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[-1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == group and owner_alive(f"x{stat.parent.name}", "x"):
+                members.append(stat.parent.name)
+        if not members:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"processes of the killed grader still running: {members}")
 
 
 def test_check_grades_one_notebook_with_the_hidden_tests():
@@ -311,3 +334,20 @@ def test_class_report_of_the_sample_class_counts_every_planted_mistake(graded, t
     for student in zeroed:
         assert f"<tr><td>{student}</td><td>" in pages[STUDENTS[student][0]]
     assert all("notebooks timed" in page for page in pages.values())  # grade_all now records seconds
+
+
+def test_a_zombie_owner_counts_as_gone():
+    """A killed worker nobody has reaped yet can never clean up: its scratch folder is stale."""
+    import os
+    import time
+
+    from autograder.limits import owner_alive
+
+    child = subprocess.Popen(["true"])
+    deadline = time.time() + 10
+    while owner_alive(f"g-{child.pid}-x", "g-") and time.time() < deadline:
+        time.sleep(0.05)  # exited but not yet waited for: a zombie
+    assert Path(f"/proc/{child.pid}").exists(), "the child should still be an unreaped zombie"
+    assert not owner_alive(f"g-{child.pid}-x", "g-")
+    child.wait()
+    assert owner_alive(f"g-{os.getpid()}-x", "g-")
