@@ -49,7 +49,7 @@ def cmd_release(args) -> None:
     paths = release(_course(args), args.assignments or tuple(ASSIGNMENTS))
     print(f"released {len(paths)} notebook(s) into {_course(args) / 'release'}")
     if args.sync_book:
-        for path in sync_book(_course(args)):
+        for path in sync_book(_course(args), args.assignments):
             print(f"  book copy: {path}")
 
 

@@ -61,10 +61,12 @@ def student_notebook_for_book(released: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def sync_book(course: Path) -> list[Path]:
-    """Copy each released notebook to ``chapters/<chapter>/exercise.ipynb``."""
+def sync_book(course: Path, assignments=None) -> list[Path]:
+    """Copy each released notebook (of ``assignments``, default all) to ``chapters/<chapter>/exercise.ipynb``."""
     written = []
     for name, chapter in ASSIGNMENTS.items():
+        if assignments and name not in assignments:
+            continue
         target = CHAPTERS / chapter / "exercise.ipynb"
         nbformat.write(student_notebook_for_book(course / "release" / name / f"{NOTEBOOK}.ipynb"), target)
         written.append(target)

@@ -218,3 +218,17 @@ def test_without_written_answers_the_notebook_has_only_autograded_cells():
                 assert b.source == "" and _meta(b)["solution"] and not _meta(b)["grade"] and "points" not in _meta(b)
             else:
                 assert (a.source, a.metadata) == (b.source, b.metadata)
+
+
+def test_release_of_one_assignment_syncs_only_its_book_copy(tmp_path, monkeypatch):
+    """`release ch01 --sync-book` after editing one exercise's text must not need the others released."""
+    from autograder import release as release_mod
+
+    chapters = tmp_path / "chapters"
+    for chapter in ASSIGNMENTS.values():
+        (chapters / chapter).mkdir(parents=True)
+    monkeypatch.setattr(release_mod, "CHAPTERS", chapters)
+    release_mod.release(tmp_path / "course", ("ch01",))
+    written = release_mod.sync_book(tmp_path / "course", ("ch01",))
+    assert [p.parent.name for p in written] == [ASSIGNMENTS["ch01"]]
+    assert sorted(p.parent.name for p in chapters.glob("*/exercise.ipynb")) == [ASSIGNMENTS["ch01"]]
