@@ -11,7 +11,7 @@ LESSONS = {
     "chapters/04_training/lesson.html": 5,
     "chapters/05_spatial/lesson.html": 1,
     "chapters/06_monte_carlo/lesson.html": 3,
-    "chapters/07_beyond/lesson.html": 2,
+    "chapters/07_beyond/lesson.html": 3,
 }
 EXERCISES = [page.replace("lesson.html", "exercise.html") for page in LESSONS]
 OTHER = ["intro.html", "students.html", "instructors.html", "references.html"]

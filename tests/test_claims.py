@@ -72,3 +72,73 @@ def test_mc_averaging_matches_weight_scaling_and_one_sample_is_worse(seed):
 def test_mc_dropout_is_more_uncertain_away_from_the_data(seed):
     band = regression.mc_band(seed)
     assert band["std_outside"] >= 1.5 * band["std_inside"], band
+
+
+# Chapters 2 and 7 (variance, DropConnect inference, recurrent masks, DropPath). All are numpy,
+# seeded and fast; the Monte Carlo margins are many standard errors wide (false-failure rate far
+# below 1e-6 per assertion).
+from course_experiments import beyond  # noqa: E402
+from dropout_reference import inverted_dropout_forward, vanilla_dropout_forward  # noqa: E402
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("p_drop", [0.2, 0.5])
+def test_inverted_dropout_variance_matches_closed_form(seed, p_drop):
+    rng = np.random.default_rng(seed)
+    c, v = 1.0, 0.5
+    x = rng.normal(c, np.sqrt(v), 400_000)
+    empirical = inverted_dropout_forward(x, p_drop, True, rng)[0].var()
+    closed = (c**2 + v) / (1 - p_drop) - c**2
+    assert abs(empirical / closed - 1) < 0.02, (empirical, closed)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_scaling_at_train_and_test_shrinks_by_q_not_q_squared(seed):
+    rng = np.random.default_rng(seed)
+    p_drop, q = 0.3, 0.7
+    acts = np.abs(rng.standard_normal(200_000))
+    ratio_twice = q * acts.mean() / inverted_dropout_forward(acts, p_drop, True, rng)[0].mean()
+    ratio_never = acts.mean() / vanilla_dropout_forward(acts, p_drop, True, rng)[0].mean()
+    assert abs(ratio_twice - q) < 0.01 and abs(ratio_twice - q**2) > 0.1, ratio_twice
+    assert abs(ratio_never - 1 / q) < 0.02, ratio_never
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_dropconnect_gaussian_inference_beats_weight_scaling_through_relu(seed):
+    data = np.random.default_rng(100 + seed)
+    W = data.standard_normal((6, 40)) / np.sqrt(40)
+    v = np.abs(data.standard_normal(40))
+    out = beyond.dropconnect_inference(W, v, 0.5, seed=seed)
+    err_gauss = np.abs(out["gaussian"] - out["mc"]).max()
+    err_naive = np.abs(out["naive"] - out["mc"]).max()
+    assert err_gauss < 0.5 * err_naive, (err_gauss, err_naive)
+    assert np.all(out["naive"] <= out["mc"] + 0.01), out  # Jensen: ReLU is convex
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_locked_rnn_masks_are_the_same_at_every_step_and_fresh_ones_compound(seed):
+    data = np.random.default_rng(seed)
+    xs = data.standard_normal((12, 3, 5))
+    W_x, W_h = data.standard_normal((5, 8)), data.standard_normal((8, 8))
+    _, z, m = beyond.rnn_forward(xs, W_x, W_h, 0.3, np.random.default_rng(seed), locked=True)
+    assert (z == z[0]).all() and (m == m[0]).all()
+    _, z, m = beyond.rnn_forward(xs, W_x, W_h, 0.3, np.random.default_rng(seed), locked=False)
+    assert not (m == m[0]).all()
+    alive = beyond.memory_through_masks(20, 0.3, seed=seed)
+    assert abs(alive["locked_alive"] - 0.7) < 0.01 and alive["fresh_alive"] < 0.002, alive
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_drop_path_drops_whole_branches_per_sample_and_keeps_the_mean(seed):
+    rng = np.random.default_rng(seed)
+    branch = np.abs(rng.standard_normal((6, 4, 3))) + 0.1
+    draws = []
+    for _ in range(4000):
+        out, keep = beyond.drop_path(branch, 0.3, True, rng)
+        assert keep.shape == (6, 1, 1)
+        assert np.array_equal(out, branch * keep / 0.7)
+        draws.append(out)
+    assert np.abs(np.mean(draws, axis=0) / branch - 1).max() < 0.1
+    assert beyond.drop_path(branch, 0.3, False)[0] is branch
+    survival = beyond.survival_probabilities(8, 0.5)
+    assert np.allclose(np.diff(survival), -0.5 / 8) and survival[-1] == 0.5
