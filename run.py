@@ -113,10 +113,16 @@ def build_book(strict: bool = True) -> None:
     if static.exists() and any(not (static / a.name).exists() or (static / a.name).read_bytes() != a.read_bytes()
                                for a in (ROOT / "_assets").iterdir() if a.is_file()):
         shutil.rmtree(ROOT / "_build" / "html")
+    # Nor does Sphinx notice when our own extension (_ext/) changed: re-render then too.
+    ext_digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((ROOT / "_ext").glob("*.py")))).hexdigest()
+    ext_stamp = ROOT / "_build" / "html" / ".ext-digest"
+    if ext_stamp.parent.exists() and (not ext_stamp.exists() or ext_stamp.read_text() != ext_digest):
+        shutil.rmtree(ext_stamp.parent)
     args = [BIN / "jupyter-book", "build", ".", "--keep-going"]
     if strict:
         args[3:3] = ["-W", "-n"]
     call(*args)
+    ext_stamp.write_text(ext_digest)
     say(f"done: open {ROOT / '_build' / 'html' / 'index.html'}")
 
 
