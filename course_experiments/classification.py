@@ -1,34 +1,113 @@
-"""Chapter 4's experiments on the MNIST-1D-like task: the rate sweep, sparsity, MC vs weight scaling."""
+"""Chapter 4's experiments on the MNIST-1D-like task: one architecture and one training recipe for
+the rate sweep, the learning curves, sparsity, robustness, MC vs weight scaling and scheduled dropout."""
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import numpy as np
 import torch
+from scipy import stats
 
 from dropout_reference import mc_dropout_predict
 
 from .data import mnist1d_split
 from .training import evaluate, make_mlp, train_classifier
 
+# The one recipe of chapter 4 (and of chapter 6, which reuses ``trained_mlp``).
 HIDDEN = (256, 256)
-EPOCHS = 150
+EPOCHS = 100
 N_TRAIN = 1000
+N_TEST = 2000
+BATCH_SIZE = 200
+LR = 2e-3
+RECORD_EVERY = 5
+SWEEP_RATES = tuple(round(0.1 * i, 1) for i in range(9))   # hidden p_drop 0.0, 0.1, ..., 0.8
+SWEEP_SEEDS = (0, 1, 2, 3, 4)
+
+
+def settings() -> dict:
+    """The training settings every chapter-4 run uses, for printing next to the results."""
+    return {"hidden widths": " x ".join(map(str, HIDDEN)), "epochs": EPOCHS, "batch size": BATCH_SIZE,
+            "optimiser": f"Adam, lr {LR:g}, no weight decay", "training signals": N_TRAIN,
+            "test signals": N_TEST, "signal length (inputs)": 40, "classes": 10,
+            "seeds (data and init)": len(SWEEP_SEEDS), "evaluated every": f"{RECORD_EVERY} epochs"}
+
+
+def linear_ramp(epoch: int, start: float, end: float, epochs: int) -> float:
+    """Hidden rate rising linearly from ``start`` (first epoch) to ``end`` (last epoch)."""
+    return start + (end - start) * min(epoch / max(epochs - 1, 1), 1.0)
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run torch on one thread inside the block: for these small matrices it is as fast, it avoids
+    oversubscribing shared cores, and it makes the book and the tests compute identical numbers."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @functools.lru_cache(maxsize=None)
-def trained_mlp(p_drop_hidden: float, seed: int, epochs: int = EPOCHS):
-    """Train (once per process) an MLP with the given hidden rate; returns ``(model, history, data)``."""
-    data = mnist1d_split(N_TRAIN, 2000, seed=seed)
-    model = make_mlp(data, p_drop_hidden, hidden=HIDDEN, seed=seed)
-    history = train_classifier(model, data, epochs=epochs, batch_size=100, seed=seed)
+def trained_mlp(p_drop_hidden: float, seed: int, epochs: int = EPOCHS, p_drop_input: float = 0.0,
+                ramp_from: float | None = None):
+    """Train (once per process) the chapter's MLP; returns ``(model, history, data)``.
+
+    ``ramp_from`` switches on scheduled dropout: the hidden rate rises linearly from ``ramp_from``
+    to ``p_drop_hidden`` over the epochs.
+    """
+    data = mnist1d_split(N_TRAIN, N_TEST, seed=seed)
+    start = p_drop_hidden if ramp_from is None else ramp_from
+    model = make_mlp(data, start, p_drop_input=p_drop_input, hidden=HIDDEN, seed=seed)
+    schedule = None if ramp_from is None else functools.partial(linear_ramp, start=ramp_from, end=p_drop_hidden,
+                                                                epochs=epochs)
+    with one_thread():
+        history = train_classifier(model, data, epochs=epochs, lr=LR, batch_size=BATCH_SIZE, seed=seed,
+                                   schedule=schedule, record_every=RECORD_EVERY)
     return model.eval(), history, data
 
 
-def rate_sweep(p_drops=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5), seeds=(0, 1, 2)) -> dict:
-    """Final test accuracy for every (rate, seed): ``{"p_drop": [...], "acc": array (rates, seeds)}``."""
-    acc = np.array([[trained_mlp(p, s)[1].test_acc[-1] for s in seeds] for p in p_drops])
-    return {"p_drop": list(p_drops), "seeds": list(seeds), "acc": acc}
+def recorded_epochs(history) -> np.ndarray:
+    """The epochs (1-based) at which ``train_classifier`` recorded the history."""
+    n = len(history.test_acc)
+    return np.minimum(np.arange(1, n + 1) * RECORD_EVERY, EPOCHS)
+
+
+def t_interval(values, axis: int = -1, level: float = 0.95):
+    """Mean and half-width of the two-sided Student-t confidence interval over ``axis`` (the seeds)."""
+    values = np.asarray(values, dtype=float)
+    n = values.shape[axis]
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * values.std(axis=axis, ddof=1) / np.sqrt(n)
+    return values.mean(axis=axis), half
+
+
+def rate_sweep(p_drops=SWEEP_RATES, seeds=SWEEP_SEEDS) -> dict:
+    """Every (rate, seed) run of the chapter's recipe, arrays of shape (rates, seeds).
+
+    ``acc``: final test accuracy; ``train_loss``/``test_loss``: final losses; ``best_acc``: test accuracy at
+    the recorded epoch of lowest test loss (early stopping, chosen on the test set: optimistic);
+    ``best_epoch``: that epoch; ``max_acc``: the highest recorded test accuracy (early stopping on
+    accuracy, also chosen on the test set).
+    """
+    keys = ("acc", "train_loss", "test_loss", "best_acc", "best_epoch", "max_acc")
+    out = {k: np.zeros((len(p_drops), len(seeds))) for k in keys}
+    for i, p in enumerate(p_drops):
+        for j, s in enumerate(seeds):
+            h = trained_mlp(p, s)[1]
+            best = int(np.argmin(h.test_loss))
+            for k, v in zip(keys, (h.test_acc[-1], h.train_loss[-1], h.test_loss[-1], h.test_acc[best],
+                                   recorded_epochs(h)[best], max(h.test_acc))):
+                out[k][i, j] = v
+    return {"p_drop": list(p_drops), "seeds": list(seeds), **out}
+
+
+def epochs_to_reach(history, train_loss: float) -> float:
+    """First recorded epoch at which the (eval-mode) training loss is at most ``train_loss``; inf if never."""
+    hit = np.flatnonzero(np.asarray(history.train_loss) <= train_loss)
+    return float(recorded_epochs(history)[hit[0]]) if hit.size else float("inf")
 
 
 @torch.no_grad()
@@ -39,15 +118,66 @@ def fraction_near_zero(model, x, threshold: float = 1e-2) -> float:
     return float((acts <= threshold).float().mean())
 
 
-def activation_sparsity(p_drops=(0.0, 0.5), seed: int = 0) -> dict:
-    """Hidden activations of models trained with each rate, and their near-zero fraction."""
+def activation_sparsity(p_drops=(0.0, 0.5), seed: int = 0, threshold: float = 1e-2) -> dict:
+    """Hidden activations (eval mode, test inputs) of models trained with each rate, with summaries:
+    ``near_zero`` (share at most ``threshold``), ``mean_all`` (mean activation) and ``mean_active``
+    (mean over the activations above ``threshold``)."""
     out = {}
     for p in p_drops:
         model, _, data = trained_mlp(p, seed)
         with torch.no_grad():
             acts = torch.cat([a.flatten() for a in model.hidden_activations(data.x_test)]).numpy()
-        out[p] = {"activations": acts, "near_zero": fraction_near_zero(model, data.x_test)}
+        active = acts[acts > threshold]
+        out[p] = {"activations": acts, "near_zero": fraction_near_zero(model, data.x_test, threshold),
+                  "mean_all": float(acts.mean()), "mean_active": float(active.mean()) if active.size else 0.0}
     return out
+
+
+def sparsity_table(p_drops=SWEEP_RATES, seeds=SWEEP_SEEDS) -> dict:
+    """``near_zero``, ``mean_all`` and ``mean_active`` for every (rate, seed), arrays (rates, seeds)."""
+    keys = ("near_zero", "mean_all", "mean_active")
+    out = {k: np.zeros((len(p_drops), len(seeds))) for k in keys}
+    for j, s in enumerate(seeds):
+        res = activation_sparsity(p_drops, seed=s)
+        for i, p in enumerate(p_drops):
+            for k in keys:
+                out[k][i, j] = res[p][k]
+    return {"p_drop": list(p_drops), "seeds": list(seeds), **out}
+
+
+@torch.no_grad()
+def _accuracy_with_deleted_units(model, x, y, fraction: float, gen: torch.Generator) -> float:
+    """Eval-mode accuracy after permanently zeroing a random ``fraction`` of every hidden layer's units."""
+    h = x
+    for module in model.features:
+        h = module(h) if not isinstance(module, torch.nn.Dropout) else h
+        if isinstance(module, torch.nn.ReLU):
+            keep = torch.rand(h.shape[1], generator=gen) >= fraction
+            h = h * keep
+    return float((model.head(h).argmax(-1) == y).float().mean())
+
+
+@torch.no_grad()
+def robustness(p_drops=(0.0, 0.4), seeds=SWEEP_SEEDS, noise_levels=(0.0, 0.25, 0.5, 0.75, 1.0, 1.5),
+               deleted_fractions=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5)) -> dict:
+    """Test accuracy (eval mode) under Gaussian input noise of standard deviation ``sigma`` (inputs are
+    standardised, so sigma is in units of the signal's spread) and with a random fraction of hidden units
+    deleted at test time. Arrays of shape (rates, levels, seeds)."""
+    noise = np.zeros((len(p_drops), len(noise_levels), len(seeds)))
+    deleted = np.zeros((len(p_drops), len(deleted_fractions), len(seeds)))
+    for i, p in enumerate(p_drops):
+        for k, s in enumerate(seeds):
+            model, _, data = trained_mlp(p, s)
+            model.eval()
+            for j, sigma in enumerate(noise_levels):
+                gen = torch.Generator().manual_seed(1000 + s)
+                x = data.x_test + sigma * torch.randn(data.x_test.shape, generator=gen)
+                noise[i, j, k] = float((model(x).argmax(-1) == data.y_test).float().mean())
+            for j, f in enumerate(deleted_fractions):
+                gen = torch.Generator().manual_seed(2000 + s)
+                deleted[i, j, k] = _accuracy_with_deleted_units(model, data.x_test, data.y_test, f, gen)
+    return {"p_drop": list(p_drops), "noise_levels": list(noise_levels), "noise": noise,
+            "deleted_fractions": list(deleted_fractions), "deleted": deleted}
 
 
 def mc_vs_weight_scaling(p_drop: float = 0.4, seed: int = 0, sample_counts=(1, 2, 5, 10, 20, 50)) -> dict:

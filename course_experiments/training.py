@@ -34,8 +34,10 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
 
 
 def train_classifier(model: nn.Module, data: Split, epochs: int = 300, lr: float = 1e-3,
-                     batch_size: int = 50, seed: int = 0, schedule=None, record_every: int = 10) -> History:
-    """Mini-batch Adam on cross-entropy. ``schedule(epoch)``, if given, returns the hidden rate to use."""
+                     batch_size: int = 50, seed: int = 0, schedule=None, record_every: int = 10,
+                     max_norm: float | None = None) -> History:
+    """Mini-batch Adam on cross-entropy. ``schedule(epoch)``, if given, returns the hidden rate to use;
+    ``max_norm``, if given, caps every hidden unit's incoming weight vector after each step."""
     gen = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     history = History()
@@ -50,6 +52,8 @@ def train_classifier(model: nn.Module, data: Split, epochs: int = 300, lr: float
                 optimiser.zero_grad()
                 nn.functional.cross_entropy(model(data.x_train[idx]), data.y_train[idx]).backward()
                 optimiser.step()
+                if max_norm is not None:
+                    apply_max_norm(model, max_norm)
             if epoch % record_every == record_every - 1 or epoch == epochs - 1:
                 for split, (loss, acc) in (("train", evaluate(model, data.x_train, data.y_train)),
                                            ("test", evaluate(model, data.x_test, data.y_test))):
@@ -62,3 +66,13 @@ def make_mlp(data: Split, p_drop_hidden: float, p_drop_input: float = 0.0, hidde
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return DropoutMLP(data.n_features, hidden, data.n_classes, p_drop_input=p_drop_input, p_drop_hidden=p_drop_hidden)
+
+
+@torch.no_grad()
+def apply_max_norm(model: nn.Module, c: float) -> None:
+    """Max-norm constraint of Srivastava et al. (2014): rescale each row of every Linear weight
+    (a unit's incoming weights) whose L2 norm exceeds ``c`` back onto the ball of radius ``c``."""
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            norms = module.weight.norm(dim=1, keepdim=True)
+            module.weight.mul_(torch.clamp(c / norms.clamp_min(1e-12), max=1.0))

@@ -8,7 +8,7 @@ LESSONS = {
     "chapters/01_why_dropout/lesson.html": 1,
     "chapters/02_vanilla_vs_inverted/lesson.html": 1,
     "chapters/03_backward/lesson.html": 1,
-    "chapters/04_training/lesson.html": 5,
+    "chapters/04_training/lesson.html": 6,
     "chapters/05_spatial/lesson.html": 3,
     "chapters/06_monte_carlo/lesson.html": 3,
     "chapters/07_beyond/lesson.html": 3,
