@@ -85,11 +85,15 @@ def owner_alive(name: str, prefix: str) -> bool:
         pid = int(name[len(prefix):].split("-")[0])
     except ValueError:
         return True  # not ours to judge
+    return process_alive(pid)
+
+
+def process_alive(pid: int) -> bool:
+    """Running, not merely a zombie: a killed worker nobody reaped will never clean up again."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    # A killed worker can stay a zombie until someone reaps it; it will never clean up again.
     return stat.rsplit(")", 1)[-1].split()[0] not in {"Z", "X"}
 
 

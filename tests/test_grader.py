@@ -274,7 +274,7 @@ def _wait_until_group_gone(group: int, seconds: float = 60) -> None:
     """SIGKILL is asynchronous: the killed run's workers may still be exiting (or unreaped)."""
     import time
 
-    from autograder.limits import owner_alive
+    from autograder.limits import process_alive
 
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -284,7 +284,7 @@ def _wait_until_group_gone(group: int, seconds: float = 60) -> None:
                 fields = stat.read_text().rsplit(")", 1)[-1].split()
             except OSError:
                 continue
-            if int(fields[2]) == group and owner_alive(f"x{stat.parent.name}", "x"):
+            if int(fields[2]) == group and process_alive(int(stat.parent.name)):
                 members.append(stat.parent.name)
         if not members:
             return
