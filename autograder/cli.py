@@ -24,14 +24,18 @@ import textwrap
 from types import SimpleNamespace
 from pathlib import Path
 
-from .collect import CollectError, collect
-from .gradebook import Gradebook, default_url
-from .grading import grade_all
-from .sandbox import SandboxUnavailable
+# Only light modules at the top: `--help` and argument errors must answer in well under a second.
+# Each verb imports its own modules (nbformat, nbgrader, SQLAlchemy, NumPy, ...) inside its handler;
+# tests/test_cli_startup.py fails if a heavy module is imported while the parser is built.
 from .paths import ASSIGNMENTS, SAMPLE_CLASS
-from .release import release, sync_book
-from .report import feedback
 from .layout import Course
+
+# Errors that are a message for the user, not a bug: (module, class). A handler that raised one
+# has imported its module, so `main` looks the class up in sys.modules instead of importing it.
+USER_ERRORS = (("collect", "CollectError"), ("sandbox", "SandboxUnavailable"))
+# The default of `similarity --min-match`; the same as similarity.MIN_MATCH, kept here so that building
+# the parser does not import NumPy and nbformat (a test holds the two equal).
+SIMILARITY_MIN_MATCH = 15
 
 
 def _course(args) -> Path:
@@ -39,10 +43,14 @@ def _course(args) -> Path:
 
 
 def _gradebook(args) -> Gradebook:
+    from .gradebook import Gradebook, default_url
+
     return Gradebook(args.db or default_url(_course(args)))
 
 
 def cmd_release(args) -> None:
+    from .release import release, sync_book
+
     unknown = [a for a in args.assignments if a not in ASSIGNMENTS]
     if unknown:
         sys.exit(f"error: unknown assignment(s) {', '.join(unknown)}; choose from {', '.join(ASSIGNMENTS)}")
@@ -54,6 +62,8 @@ def cmd_release(args) -> None:
 
 
 def cmd_collect(args) -> None:
+    from .collect import collect
+
     got = collect(Path(args.source), _course(args), args.assignment, roster=args.roster, latest=args.latest,
                   timestamps=getattr(args, "timestamps", None))
     for line in got.report():
@@ -69,6 +79,8 @@ def _require_release(course: Path) -> None:
 
 
 def cmd_grade(args) -> None:
+    from .grading import grade_all
+
     course = _course(args)
     _require_release(course)
     counts = grade_all(course, _gradebook(args), jobs=args.jobs, timeout=args.timeout, force=args.force,
@@ -91,6 +103,8 @@ def _security(args):
 
 
 def cmd_feedback(args) -> None:
+    from .report import feedback
+
     show_hidden = getattr(args, "show_hidden", False)
     out = Path(args.out or _course(args) / ("feedback_instructor" if show_hidden else "feedback_html"))
     pages = feedback(_late_rows(args, _gradebook(args).rows()), _course(args), out, show_hidden=show_hidden)
@@ -136,6 +150,7 @@ def _late_rows(args, rows: list[dict]) -> list[dict]:
 
 
 def _export_all(args, rows: list[dict]) -> dict:
+    from .collect import CollectError
     from .course_rows import export_all
     from .deadlines import CourseFileError
 
@@ -270,6 +285,9 @@ def cmd_report(args) -> None:
 
 def cmd_sample(args) -> None:
     """Release, collect the shipped sample class, grade, feedback, export: the whole term in one go."""
+    from .collect import collect
+    from .release import release
+
     course = _course(args)
     release(course)
     collect(SAMPLE_CLASS, course)
@@ -433,9 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which assignment (default: every assignment with submissions)")
     p.add_argument("--out", help="folder for the reports (default: COURSE/similarity)")
     p.add_argument("--top", type=int, default=20, help="pairs shown side by side in the HTML (default: 20)")
-    from .similarity import MIN_MATCH
-    p.add_argument("--min-match", type=int, default=MIN_MATCH, metavar="TOKENS",
-                   help=f"shortest shared run of normalised tokens that counts (default: {MIN_MATCH}, about a "
+    p.add_argument("--min-match", type=int, default=SIMILARITY_MIN_MATCH, metavar="TOKENS",
+                   help=f"shortest shared run of normalised tokens that counts "
+                        f"(default: {SIMILARITY_MIN_MATCH}, about a "
                         "line of code; lower finds more and noisier matches)")
     p.set_defaults(func=cmd_similarity)
 
@@ -453,8 +471,14 @@ def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (CollectError, SandboxUnavailable) as err:
+    except _user_errors() as err:  # evaluated only when something was raised, after the handler's imports
         sys.exit(f"error: {err}")
+
+
+def _user_errors() -> tuple[type, ...]:
+    """The USER_ERRORS classes whose modules the handler loaded (the others cannot have been raised)."""
+    modules = ((sys.modules.get(f"{__package__}.{module}"), name) for module, name in USER_ERRORS)
+    return tuple(getattr(module, name) for module, name in modules if module is not None)
 
 
 if __name__ == "__main__":
