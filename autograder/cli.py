@@ -64,13 +64,23 @@ def cmd_release(args) -> None:
 def cmd_collect(args) -> None:
     from .collect import collect
 
-    got = collect(Path(args.source), _course(args), args.assignment, roster=args.roster, latest=args.latest,
-                  timestamps=getattr(args, "timestamps", None))
+    course = _course(args)
+    got = collect(Path(args.source), course, args.assignment, roster=args.roster, latest=args.latest,
+                  timestamps=getattr(args, "timestamps", None), picks=getattr(args, "pick", None) or (),
+                  allow_unmatched=getattr(args, "allow_unmatched", False), dry_run=getattr(args, "dry_run", False))
+    if got.dry_run:
+        print(f"plan (dry run: nothing is copied into {course / 'submitted'}):")
+        for line in got.planned:
+            print(f"  {line}")
     for line in got.report():
         print(line)
-    _print_time_sources(_course(args), got)
-    students = {s for s, _, _ in got}
-    print(f"collected {len(got)} notebook(s) from {len(students)} student(s) into {_course(args) / 'submitted'}")
+    if not got.dry_run:
+        _print_time_sources(course, got)
+        students = {s for s, _, _ in got}
+        print(f"collected {len(got)} notebook(s) from {len(students)} student(s) into {course / 'submitted'}")
+    if got.needs_attention:
+        # Non-zero, so a script running collect stops here: something handed in is not in the course.
+        sys.exit("not everything was collected:\n  - " + "\n  - ".join(got.summary()))
 
 
 def _require_release(course: Path) -> None:
@@ -314,22 +324,42 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("collect", parents=[common], help="bring in a folder or .zip of submissions",
                        description="Copy submissions into the course folder; the originals are never changed. "
                                    "Reads Canvas, Moodle, Blackboard and Gradescope exports, or one folder or "
-                                   "<student>_*.ipynb file per student. The assignment comes from --assignment, "
+                                   "<student>_*.ipynb file per student. Who handed a file in and when come only "
+                                   "from the prefix the LMS wrote (or Gradescope's metadata), never from the "
+                                   "student's own file name after it. The assignment comes from --assignment, "
                                    "else the notebook's graded cells, else a whole word like 'ch02' in its name. "
-                                   "Two different notebooks for one student and assignment stop the collect "
-                                   "(nothing is copied) unless --latest is given. Symbolic links are refused.")
+                                   "A problem of one student (two different notebooks, an older resubmission, an "
+                                   "ambiguous roster match, a notebook of another assignment's export) holds that "
+                                   "student's files and says what to do; the rest is collected. Exits with 1 when "
+                                   "anything was held, unmatched, unidentified or refused. Symbolic links are "
+                                   "refused.")
     p.add_argument("source", help="folder or .zip exported by your LMS")
-    p.add_argument("--assignment", choices=list(ASSIGNMENTS), help="file every notebook under this assignment")
+    p.add_argument("--assignment", choices=list(ASSIGNMENTS),
+                   help="the assignment this export is for: file every notebook under it")
     p.add_argument("--roster", metavar="CSV",
-                   help="class list with columns id,name,email: students are filed under its ids, "
-                        "and those with no submission are listed")
+                   help="class list with columns id,name,email and optionally canvas_id, moodle_id, "
+                        "blackboard_login, gradescope_sid: students are matched by those LMS ids first, then "
+                        "email, then name (never guessed when ambiguous), filed under the roster's ids, and those "
+                        "with no submission are listed")
+    p.add_argument("--allow-unmatched", action="store_true",
+                   help="with --roster: file people the roster does not list under their LMS name (otherwise "
+                        "their files are listed, not collected, and collect exits with 1)")
+    p.add_argument("--pick", action="append", metavar="FILE",
+                   help="take FILE (its name as listed under 'held') as its student's submission, over their "
+                        "other files and over the one collected before; repeat for more")
     p.add_argument("--latest", action="store_true",
                    help="when a student handed in several different notebooks for one assignment, keep the "
-                        "newest (LMS time stamp, else file time) instead of stopping")
+                        "newest by the LMS's own order (Canvas attachment id, Blackboard attempt, Gradescope "
+                        "time; a hand-made folder's file time); where there is no such order they stay held")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the plan (who, which assignment, which file, which time and from where) and copy "
+                        "nothing")
     p.add_argument("--timestamps", metavar="CSV",
                    help="submission times to record, a CSV with columns student,assignment,submitted_at "
                         "(ISO 8601 with timezone, e.g. 2026-10-05T23:59:00+02:00; students named as their "
-                        "folders in COURSE/submitted); they replace the export's own times, for late penalties")
+                        "folders in COURSE/submitted); they replace the export's own times, for late penalties. "
+                        "Blackboard's attempt times are read in the time zone of COURSE/course.toml's "
+                        "[lms] timezone")
     p.set_defaults(func=cmd_collect)
 
     p = sub.add_parser("grade", parents=[common], help="autograde every new or changed submission in parallel",

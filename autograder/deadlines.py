@@ -20,6 +20,9 @@ The course file, COURSE/course.toml (every table optional):
     [canvas]
     assignment_ids = { ch02 = 123456 }     # Canvas's ids, for "ch02 (123456)" columns in the Canvas import file
 
+    [lms]
+    timezone = "America/New_York"          # the LMS's time zone (IANA name): Blackboard's attempt times are in it
+
 A late penalty takes its fraction of the points a submission earned. The submission time is
 the one collect recorded beside the notebook (submission.json): Gradescope's metadata,
 Blackboard's attempt time, or a time given with `collect --timestamps times.csv`. A file's own
@@ -34,7 +37,7 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from .paths import ASSIGNMENTS
@@ -44,7 +47,7 @@ COURSE_FILE = "course.toml"
 TRUSTED_SOURCES = ("gradescope", "blackboard", "timestamps.csv")
 FILE_TIME_SOURCES = ("file-mtime", "canvas-late-marker")
 _LATE_KEYS = {"per_day", "max", "after_max", "grace_minutes", "trust_file_times"}
-_TOP_KEYS = {"due", "extensions", "late", "canvas"}
+_TOP_KEYS = {"due", "extensions", "late", "canvas", "lms"}
 
 
 class CourseFileError(ValueError):
@@ -66,6 +69,7 @@ class Policy:
     extensions: dict = field(default_factory=dict)   # (student, assignment) -> aware datetime or timedelta
     late: LateRule = LateRule()
     canvas_ids: dict = field(default_factory=dict)   # assignment -> Canvas assignment id
+    lms_timezone: tzinfo | None = None               # [lms] timezone: the zone of times an LMS writes without one
     path: Path | None = None
 
 
@@ -251,6 +255,30 @@ def _canvas(table, problems: _Problems) -> dict:
     return found
 
 
+def _lms(table, problems: _Problems) -> tzinfo | None:
+    """``[lms] timezone``: an IANA name such as "America/New_York", never a bare offset (offsets miss DST)."""
+    if not isinstance(table, dict):
+        problems.add("lms", None, "must be a table")
+        return None
+    for key in sorted(set(table) - {"timezone"}):
+        problems.add("lms", key, "unknown key; the [lms] key is timezone")
+    name = table.get("timezone")
+    if name is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    example = 'write the LMS\'s time zone as its IANA name, e.g. timezone = "America/New_York"'
+    if not isinstance(name, str) or not name.strip():
+        problems.add("lms", "timezone", f"{_shown(name)} is not a time zone name: {example}")
+        return None
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.add("lms", "timezone", f"{name!r} is not a known time zone: {example} (see the tz database; "
+                                        f"if no name is known at all, pip install tzdata)")
+        return None
+
+
 def load_course_file(path: Path) -> Policy:
     """Read and check ``course.toml``; CourseFileError lists every problem with its line."""
     path = Path(path)
@@ -268,7 +296,7 @@ def load_course_file(path: Path) -> Policy:
     due = _due(data.get("due", {}), problems)
     policy = Policy(due=due, extensions=_extensions(data.get("extensions", {}), due, problems),
                     late=_late(data.get("late", {}), problems), canvas_ids=_canvas(data.get("canvas", {}), problems),
-                    path=path)
+                    lms_timezone=_lms(data.get("lms", {}), problems), path=path)
     if problems.found:
         raise CourseFileError(f"{path}:\n  " + "\n  ".join(problems.found))
     return policy

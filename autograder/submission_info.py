@@ -3,7 +3,11 @@
 ``submission.json`` holds when the notebook was handed in and how that is known (``source``),
 the SHA-256 of the notebook it describes, and who the LMS says sent it (its name for the LMS,
 the LMS's own id: Canvas user id, Moodle participant number, Gradescope SID, Blackboard login;
-name and email where the export gives them). Late penalties and the LMS import files read it.
+name and email where the export gives them), the file's name in the export, the LMS's order
+of submissions (``order``: ``canvas-attachment:<id>``, ``blackboard-attempt:<time>``,
+``gradescope-created:<time>``, comparable within one kind; collect replaces a submission only by
+a newer one by it) and how the roster matched the person. Late penalties and the LMS import
+files read it; readers ignore fields they do not know.
 
 Sources of the time, most to least trusted: ``timestamps.csv`` (the instructor's, via
 ``collect --timestamps``), ``gradescope`` (``created_at`` in its metadata), ``blackboard`` (the
@@ -37,6 +41,10 @@ class SubmissionInfo:
     lms_id: str = ""
     name: str = ""
     email: str = ""
+    export_file: str = ""   # the file's name in the LMS export, as the LMS wrote it
+    order: str = ""         # the LMS's order of submissions, "<kind>:<value>" (Canvas attachment id, Blackboard attempt, ...)
+    matched_by: str = ""    # how the roster matched the LMS's person (canvas_id, email, name, ...), "" without a roster
+    time_note: str = ""     # why a time the LMS wrote was not used (e.g. no LMS time zone set)
 
     def to_json(self) -> str:
         data = asdict(self)

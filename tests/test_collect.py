@@ -17,9 +17,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder import collect as collect_mod
 from autograder.collect import (NAMING_STYLES, CollectError, Limits, assignments_named, collect, naming_style,
-                                read_roster, safe_id)
+                                read_roster, safe_id, stage)
 from autograder.paths import SAMPLE_CLASS
 from autograder.sample_class import STUDENTS
 from autograder.sources import points_by_function
@@ -143,12 +142,13 @@ def test_safe_id_makes_a_plain_folder_name(text, expected):
     assert safe_id(text) == expected
 
 
-def test_two_people_never_share_a_folder(tmp_path):
+def test_two_people_never_share_a_folder_and_both_are_held(tmp_path):
     lms = export(tmp_path / "lms", {"Ann Smith/ch02.ipynb": notebook(text="1"),
-                                    "Ann_Smith/ch03.ipynb": notebook(text="2")})
-    with pytest.raises(CollectError, match="Ann Smith and Ann_Smith would both be filed as 'Ann_Smith'"):
-        collect(lms, tmp_path / "course")
-    assert not (tmp_path / "course").exists()
+                                    "Ann_Smith/ch03.ipynb": notebook(text="2"), "bo/ch02.ipynb": notebook()})
+    got = collect(lms, tmp_path / "course")
+    assert pairs(got) == [("bo", "ch02")] and got.needs_attention
+    assert sorted(h.files for h in got.held) == [("Ann Smith/ch02.ipynb",), ("Ann_Smith/ch03.ipynb",)]
+    assert all("would share the folder 'Ann_Smith'" in h.why for h in got.held)
 
 
 def test_the_sample_class_collects_to_the_same_students_as_before(tmp_path):
@@ -173,16 +173,24 @@ def test_a_roster_files_students_under_its_ids_and_names_who_is_missing(tmp_path
         "Cy Stranger_1009_assignsubmission_file_ch02.ipynb": notebook(text="not on the roster"),
     })
     got = collect(lms, tmp_path / "course", roster=tmp_path / "roster.csv")
-    assert pairs(got) == [("Cy_Stranger_1009", "ch02"), ("s1", "ch02"), ("s2", "ch02")]
-    assert got.missing == ["s3"] and got.not_on_roster == ["Cy_Stranger_1009"]
-    assert "no submission from: s3" in got.report()
+    assert pairs(got) == [("s1", "ch02"), ("s2", "ch02")] and got.missing == ["s3"]
+    assert got.unmatched == [("Cy Stranger_1009_assignsubmission_file_ch02.ipynb", "Cy Stranger_1009 (moodle)",
+                              "matches no one on the roster (by LMS id, email or name)")]
+    assert "no submission from: s3" in got.report() and got.needs_attention
+    allowed = collect(lms, tmp_path / "course", roster=tmp_path / "roster.csv", allow_unmatched=True)
+    assert pairs(allowed) == [("Cy_Stranger_1009", "ch02"), ("s1", "ch02"), ("s2", "ch02")]
+    assert allowed.not_on_roster == ["Cy_Stranger_1009"] and not allowed.needs_attention
 
 
-def test_a_person_matching_two_roster_entries_stops_the_collect(tmp_path):
-    (tmp_path / "roster.csv").write_text("id,name,email\ns1,Ann Smith,a@x.edu\ns2,Ann Smith,b@x.edu\n")
-    lms = export(tmp_path / "lms", {"Ann Smith_1001_assignsubmission_file_ch02.ipynb": notebook()})
-    with pytest.raises(CollectError, match="matches several roster entries: s1, s2"):
-        collect(lms, tmp_path / "course", roster=tmp_path / "roster.csv")
+def test_a_person_matching_two_roster_entries_is_held_alone(tmp_path):
+    (tmp_path / "roster.csv").write_text("id,name,email\ns1,Ann Smith,a@x.edu\ns2,Ann Smith,b@x.edu\n"
+                                         "s3,Bo Lee,bo@x.edu\n")
+    lms = export(tmp_path / "lms", {"Ann Smith_1001_assignsubmission_file_ch02.ipynb": notebook(),
+                                    "Bo Lee_1002_assignsubmission_file_ch02.ipynb": notebook(text="bo")})
+    got = collect(lms, tmp_path / "course", roster=tmp_path / "roster.csv")
+    assert pairs(got) == [("s3", "ch02")]
+    (held,) = got.held
+    assert "matches several roster entries by name: s1, s2" in held.why and "moodle_id" in held.todo
 
 
 @pytest.mark.parametrize("text,words", [
@@ -213,14 +221,13 @@ def test_a_roster_reads_with_a_bom_and_extra_columns(tmp_path):
     {"bob_ch02.ipynb": notebook(text="first"), "bob_x_ch02.ipynb": notebook(text="second")},
     {"bob/ch02.ipynb": notebook("ch02", "first"), "bob/copy.ipynb": notebook("ch02", "second")},
 ], ids=["flat", "folder"])
-def test_two_notebooks_for_one_assignment_stop_the_collect_and_copy_nothing(tmp_path, files):
+def test_two_notebooks_for_one_assignment_hold_that_student_only(tmp_path, files):
     lms = export(tmp_path / "lms", {**files, "alice/ch02.ipynb": notebook()})
-    with pytest.raises(CollectError) as err:
-        collect(lms, tmp_path / "course")
-    message = str(err.value)
-    assert "nothing was collected" in message and "bob/ch02" in message
-    assert all(name in message for name in files)
-    assert not (tmp_path / "course").exists()
+    got = collect(lms, tmp_path / "course")
+    assert pairs(got) == [("alice", "ch02")] and sorted(filed(tmp_path / "course")) == [("alice", "ch02")]
+    (held,) = got.held
+    assert (held.who, held.assignment, held.files) == ("bob", "ch02", tuple(sorted(files)))
+    assert "--pick FILE" in held.todo and "held bob/ch02: 2 different notebooks" in got.report()
 
 
 def test_identical_copies_are_collected_once(tmp_path):
@@ -238,8 +245,9 @@ def test_latest_keeps_the_newest_and_says_so(tmp_path):
     os.utime(lms / "bob" / "ch02.ipynb", (1_000_000, 1_000_000))
     os.utime(lms / "bob" / "ch02 again.ipynb", (2_000_000, 2_000_000))
     os.utime(lms / "Dropout_asmith_attempt_2024-01-02-10-00-00_ch02.ipynb", (1_000_000, 1_000_000))
-    with pytest.raises(CollectError, match="--latest"):
-        collect(lms, tmp_path / "course")
+    held = {h.who: h for h in collect(lms, tmp_path / "course", dry_run=True).held}
+    assert "--latest to keep the newest by Blackboard attempt time" in held["asmith"].todo
+    assert "--latest to keep the newest by file time (bob/ch02 again.ipynb)" in held["bob"].todo
     got = collect(lms, tmp_path / "course", latest=True)
     course = filed(tmp_path / "course")
     assert b"new" in course["bob", "ch02"] and b"second attempt" in course["asmith", "ch02"]
@@ -426,7 +434,7 @@ def test_staging_stops_at_the_cap_on_an_endless_stream(tmp_path):
             return bytes(n)
 
     stream = Endless()
-    assert collect_mod._stage(stream, tmp_path / "out", cap=3 * MiB + 5) is None
+    assert stage(stream, tmp_path / "out", cap=3 * MiB + 5) is None
     assert stream.asked <= 3 * MiB + 6 and (tmp_path / "out").stat().st_size <= 3 * MiB + 5
 
 
@@ -473,8 +481,10 @@ def test_a_resubmission_replaces_the_earlier_copy_and_is_reported(tmp_path):
     assert first.replaced == []
     (lms / "alice" / "ch02.ipynb").write_bytes(notebook(text="v2"))
     again = collect(lms, tmp_path / "course")
-    assert [(s, a) for s, a, _ in again.replaced] == [("alice", "ch02")]
-    assert "replaced alice/ch02 with a resubmission" in again.report()
+    assert [(s, a) for s, a, *_ in again.replaced] == [("alice", "ch02")]
+    assert any(line.startswith("replaced alice/ch02 with a resubmission") for line in again.report())
+    (_, _, _, _, saved), = again.replaced
+    assert b"v1" in (saved / "exercise.ipynb").read_bytes()  # the earlier copy is kept
     assert b"v2" in filed(tmp_path / "course")["alice", "ch02"] and len(again) == 2
     assert not list((tmp_path / "course").rglob(".collect-*"))
 
@@ -514,10 +524,10 @@ def test_hashes_are_those_of_the_originals(tmp_path):
     assert hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(data).digest()
 
 
-def test_a_folder_differing_only_in_case_from_an_earlier_collect_stops_the_collect(tmp_path):
+def test_a_folder_differing_only_in_case_from_an_earlier_collect_is_held(tmp_path):
     collect(export(tmp_path / "first", {"Alice/ch02.ipynb": notebook()}), tmp_path / "course")
-    with pytest.raises(CollectError, match="alice would sit beside Alice from an earlier collect"):
-        collect(export(tmp_path / "second", {"alice/ch03.ipynb": notebook("ch03")}), tmp_path / "course")
+    got = collect(export(tmp_path / "second", {"alice/ch03.ipynb": notebook("ch03")}), tmp_path / "course")
+    assert "held alice/ch03: would sit beside Alice from an earlier collect" in got.report()
     assert sorted(filed(tmp_path / "course")) == [("Alice", "ch02")]
 
 
@@ -526,5 +536,5 @@ def test_two_archive_members_with_one_name_are_both_seen(tmp_path):
     with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("bob/ch02.ipynb", notebook(text="first"))
         zf.writestr("bob/ch02.ipynb", notebook(text="second"))
-    with pytest.raises(CollectError, match=r"bob/ch02.ipynb, bob/ch02.ipynb \(archive entry 2\)"):
-        collect(archive, tmp_path / "course")
+    (held,) = collect(archive, tmp_path / "course").held
+    assert held.files == ("bob/ch02.ipynb", "bob/ch02.ipynb (archive entry 2)")

@@ -1,0 +1,236 @@
+"""Bring a class's submissions into ``course/submitted/<student>/<assignment>/exercise.ipynb``.
+
+Who handed in what, and when, comes only from what the LMS wrote or the instructor gave, never
+from the part of a file name the student chose:
+
+- ``lms_names``: each LMS's own prefix (``NAMING_STYLES``), read from the left; the rest of the
+  name is the student's and is data. Gradescope's people and times come from its metadata file.
+- ``roster``: the class list maps the LMS's ids (then emails, then names, normalised) to your ids;
+  an ambiguous name is never guessed.
+- ``assignments``: ``--assignment``, else the notebook's graded cells, else a word like ``ch02``
+  in its name; an LMS export is one assignment's, so a notebook whose cells say another is never
+  filed over that other assignment's submission.
+- ``plan`` decides, ``filing`` checks the course and carries it out; ``archives`` reads folders
+  and zips into a private staging folder, each file once.
+
+A problem of one student (two different notebooks, an older resubmission, an ambiguous match, a
+misplaced notebook) holds that student's files, with what to do; the rest of the class is
+collected. Problems with the source, the roster, the times file or the course folder itself
+raise :class:`CollectError` and nothing is copied.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+from .. import submission_info
+from ..deadlines import CourseFileError, load_course_file
+from ..layout import Course
+from ..paths import ASSIGNMENTS
+from .archives import LIMITS, Limits, harvest_folder, harvest_zip, stage, unwrap
+from .assignments import assignments_graded_in, assignments_named
+from .errors import CollectError
+from .filing import BACKUP, apply_times, carry_out, check
+from .lms_names import GRADESCOPE_METADATA, NAMING_STYLES, NamingStyle, Person, naming_style, \
+    read_gradescope_metadata, safe_id
+from .plan import Held, Plan, build, claims, describe_time
+from .roster import LMS_ID_COLUMNS, RosterEntry, RosterIndex, name_forms, read_roster
+
+__all__ = ["BACKUP", "CollectError", "Collected", "GRADESCOPE_METADATA", "Held", "LIMITS", "LMS_ID_COLUMNS", "Limits",
+           "NAMING_STYLES", "NamingStyle", "Person", "RosterEntry", "assignments_graded_in", "assignments_named",
+           "collect", "name_forms", "naming_style", "read_roster", "safe_id", "stage"]
+
+
+class Collected(list):
+    """The ``(student, assignment, path)`` of every notebook this collect put in the course.
+
+    It is a list of those triples (what is really on disk afterwards, checked; empty for a dry
+    run); the attributes say what was planned, what was not collected and why.
+
+    Attributes
+    ----------
+    planned : list of str
+        One line per submission: who, which assignment, from which file, how the roster matched,
+        and the submission time with where it comes from. A dry run returns only this.
+    held : list of Held
+        Files not collected because of one student's problem, each with what to do.
+    unmatched : list of (str, str, str)
+        With a roster: files whose LMS person matches no one (file, person, why).
+    missing : list of str
+        Roster ids with no notebook in this collect.
+    not_on_roster : list of str
+        Students filed under their LMS name (with ``allow_unmatched``).
+    skipped, refused, unidentified :
+        Files that are not notebooks; files refused (links, unsafe or oversized); notebooks whose
+        owner or assignment cannot be told, with the reason.
+    replaced : list of (str, str, Path, str, Path)
+        Submissions replaced: student, assignment, path, why, where the earlier one was saved.
+    moved : list of (str, str, str)
+        Earlier folders (under an LMS name) whose assignment moved into a roster student's folder.
+    notes : list of str
+        Choices made on the way (identical copies, picks, group submissions, times not used).
+    """
+
+    def __init__(self, triples=(), *, planned=(), held=(), unmatched=(), missing=(), not_on_roster=(), skipped=(),
+                 refused=(), unidentified=(), replaced=(), moved=(), notes=(), backup=None, dry_run=False):
+        super().__init__(triples)
+        self.planned, self.held, self.unmatched = list(planned), list(held), list(unmatched)
+        self.missing, self.not_on_roster = list(missing), list(not_on_roster)
+        self.skipped, self.refused, self.unidentified = list(skipped), list(refused), list(unidentified)
+        self.replaced, self.moved, self.notes = list(replaced), list(moved), list(notes)
+        self.backup, self.dry_run = backup, dry_run
+
+    @property
+    def needs_attention(self) -> bool:
+        """Something handed in was not collected: held, unmatched, unidentified or refused."""
+        return bool(self.held or self.unmatched or self.unidentified or self.refused)
+
+    def report(self) -> list[str]:
+        """One line per thing the instructor should know, beyond the count."""
+        lines = [f"refused {name}: {why}" for name, why in self.refused]
+        lines += [f"not collected {name}: {why}" for name, why in self.unidentified]
+        for held in self.held:
+            lines += held.lines()
+        lines += [f"unmatched {name}: {who} {why}" for name, who, why in self.unmatched]
+        lines += [f"moved submitted/{folder}/{a} to submitted/{s}/{a}: the roster says it is {s}'s"
+                  for folder, s, a in self.moved]
+        lines += [f"replaced {s}/{a} with {why}" + (f" (earlier copy saved in {saved})" if saved else "")
+                  for s, a, _, why, saved in self.replaced]
+        lines += self.notes
+        if self.skipped:
+            lines.append(f"skipped {len(self.skipped)} file(s) that are not notebooks")
+        if self.not_on_roster:
+            lines.append(f"not on the roster, filed under their LMS name: {', '.join(self.not_on_roster)}")
+        if self.missing:
+            lines.append(f"no submission from: {', '.join(self.missing)}")
+        return lines
+
+    def summary(self) -> list[str]:
+        """What to do next, when something was not collected."""
+        todo = []
+        if self.held:
+            todo.append(f"{len(self.held)} held: see 'to do' under each (--pick FILE takes one file as its "
+                        f"student's submission), then collect again")
+        if self.unmatched:
+            todo.append(f"{len(self.unmatched)} file(s) match no one on the roster: add the students (or their "
+                        f"LMS ids: {', '.join(LMS_ID_COLUMNS.values())}) to the roster, or pass "
+                        f"--allow-unmatched to file them under their LMS name")
+        if self.unidentified:
+            todo.append(f"{len(self.unidentified)} notebook(s) of unknown owner or assignment: see 'not collected'")
+        if self.refused:
+            todo.append(f"{len(self.refused)} file(s) refused: see 'refused'")
+        return todo
+
+
+def _lms_timezone(course: Path, found) -> object | None:
+    """The LMS's time zone from course.toml, read only when a Blackboard name needs it."""
+    if not any(naming_style(f.parts[0], "file") and naming_style(f.parts[0], "file")[0].lms == "blackboard"
+               for f in found if len(f.parts) == 1):
+        return None
+    path = Course(course).course_file
+    if not path.exists():
+        return None
+    try:
+        return load_course_file(path).lms_timezone
+    except CourseFileError as err:
+        raise CollectError(f"{err}\n(collect reads [lms] timezone from it, for Blackboard's attempt times)") from err
+
+
+def _check_picks(picks: set[str], found) -> None:
+    names = {f.name for f in found}
+    unknown = sorted(picks - names)
+    if unknown:
+        raise CollectError(f"--pick {', '.join(unknown)}: no such notebook in the export; give the names as the "
+                           f"held files are listed")
+
+
+def _plan_lines(plan: Plan, filing) -> list[str]:
+    lines = []
+    for (student, assignment), u in sorted(plan.copies.items()):
+        info = filing.info[student, assignment]
+        how = plan.matched_by.get(u.person)
+        who = f"{student} ({u.person.lms} {u.person.label}" + (f", roster by {how})" if how else ")")
+        lines.append(f"{who} {assignment} <- {u.found.name}; time: "
+                     f"{describe_time(info.submitted_at, info.source, info.time_note)}")
+    return lines
+
+
+def collect(source: Path, course: Path, assignment: str | None = None, *, roster=None, latest: bool = False,
+            limits: Limits = LIMITS, timestamps: Path | None = None, picks=(), allow_unmatched: bool = False,
+            dry_run: bool = False) -> Collected:
+    """Copy every submission in ``source`` into ``course/submitted/<student>/<assignment>/exercise.ipynb``.
+
+    Parameters
+    ----------
+    source : Path
+        A folder or ``.zip`` as an LMS exports it. Only read.
+    course : Path
+        The instructor's course folder. Blackboard's attempt times are read in the time zone of
+        its course.toml (``[lms] timezone``); without one they are not used.
+    assignment : str, optional
+        The assignment this export is for: every notebook is filed under it.
+    roster : Path or sequence of RosterEntry, optional
+        A class list (see :func:`read_roster`): students are filed under its ids; files of people
+        it does not list are not collected (listed in ``unmatched``) unless ``allow_unmatched``.
+    latest : bool
+        When one student has several different notebooks for one assignment, keep the newest by
+        the LMS's own order (Canvas attachment ids, Blackboard attempts, Gradescope times) where
+        every one has such an order; otherwise they stay held.
+    limits : Limits
+        Caps on what is read from an archive.
+    timestamps : Path, optional
+        A CSV of ``student,assignment,submitted_at`` (ISO 8601 with timezone): these times
+        replace what the export tells, in each submission's ``submission.json``.
+    picks : iterable of str
+        File names, as listed, to take as their student's submission over any other.
+    allow_unmatched : bool
+        With a roster, file people it does not list under their LMS name.
+    dry_run : bool
+        Decide everything, copy and write nothing; the result's ``planned`` says what would happen.
+
+    Raises
+    ------
+    CollectError
+        When the source, roster, times file or course cannot be used; nothing is copied then.
+    """
+    if assignment is not None and assignment not in ASSIGNMENTS:
+        raise CollectError(f"unknown assignment {assignment!r}; choose one of {', '.join(ASSIGNMENTS)}")
+    if isinstance(roster, (str, os.PathLike)):
+        roster = read_roster(Path(roster))
+    index = RosterIndex(roster) if roster is not None else None
+    try:
+        given_times = submission_info.read_timestamps(Path(timestamps)) if timestamps is not None else {}
+    except ValueError as err:
+        raise CollectError(str(err)) from err
+    source, course = Path(source), Path(course)
+    if not source.exists():
+        raise CollectError(f"{source} does not exist: pass the folder or .zip your LMS exported")
+    if not source.is_dir() and not (source.is_file() and zipfile.is_zipfile(source)):
+        raise CollectError(f"{source} is neither a folder nor a .zip archive")
+    with tempfile.TemporaryDirectory(prefix="dropout-collect-") as tmp:
+        reader = harvest_folder if source.is_dir() else harvest_zip
+        harvest = reader(source, Path(tmp), limits)
+        found = unwrap(harvest.found)
+        metadata_files = [f for f in found if f.parts[-1] == GRADESCOPE_METADATA]
+        metadata = next((read_gradescope_metadata(f.staged) for f in metadata_files if len(f.parts) == 1), None)
+        harvest.skipped += [f.name for f in metadata_files if len(f.parts) > 1]
+        found = [f for f in found if f.parts[-1] != GRADESCOPE_METADATA]
+        _check_picks(set(picks), found)
+        plan = Plan()
+        claimed = claims(found, metadata, _lms_timezone(course, found), plan)
+        build(claimed, assignment, index, allow_unmatched=allow_unmatched, picks=set(picks), latest=latest, plan=plan)
+        filing = check(plan, course, index)
+        apply_times(plan, filing, given_times, course, Path(timestamps or ""))
+        if plan.problems:
+            raise CollectError("nothing was collected; fix these and collect again:\n  - "
+                               + "\n  - ".join(plan.problems))
+        planned = _plan_lines(plan, filing)
+        collected, replaced, moved, backup = ([], [], [], None) if dry_run else carry_out(plan, filing, course)
+    handed_in = {s for s, _ in plan.copies} | {s for _, s, _ in moved}
+    missing = sorted({e.id for e in roster} - handed_in - {h.who for h in plan.held}) if roster is not None else []
+    return Collected(collected, planned=planned, held=plan.held, unmatched=plan.unmatched, missing=missing,
+                     not_on_roster=sorted(set(plan.not_on_roster)), skipped=harvest.skipped, refused=harvest.refused,
+                     unidentified=plan.unidentified, replaced=replaced, moved=moved, notes=plan.notes,
+                     backup=backup, dry_run=dry_run)

@@ -1,0 +1,231 @@
+"""Reading an export, each file once, into a private staging folder: folders and zips, within limits.
+
+Symbolic links are refused and never followed, in folders and archives alike; archive members
+with absolute or ``..`` paths are refused; a zip's member count and sizes are checked from its
+central directory, then enforced again while inflating, since a declared size can lie. The
+originals are only read.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .assignments import assignments_named
+from .errors import CollectError
+from .lms_names import GRADESCOPE_METADATA, naming_style
+
+CHUNK = 2**20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one collect agrees to read.
+
+    A zip's member count and declared sizes are checked from its central directory, then the
+    sizes are enforced again while inflating, since a declared size can lie.
+    """
+
+    members: int = 20_000              # entries in an archive
+    notebook_bytes: int = 50 * 2**20   # one notebook; a larger one is reported, not copied
+    total_bytes: int = 2 * 2**30       # everything inflated from one archive
+
+
+LIMITS = Limits()
+
+
+
+@dataclass(frozen=True)
+class Found:
+    parts: tuple[str, ...]   # its path inside the export
+    staged: Path
+    sha256: str
+    mtime: float
+    shown: str = ""          # how messages name it
+
+    @property
+    def name(self) -> str:
+        return self.shown or "/".join(self.parts)
+
+
+@dataclass
+class Harvest:
+    found: list[Found] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _ignored(name: str) -> bool:
+    return name.startswith(".") or name == "__MACOSX"
+
+
+def _wanted(name: str) -> bool:
+    return name.lower().endswith(".ipynb") or name == GRADESCOPE_METADATA
+
+
+def stage(stream, target: Path, cap: int) -> tuple[str, int] | None:
+    """Copy ``stream`` into ``target`` chunk by chunk; None once it holds more than ``cap`` bytes.
+
+    Never asks for more than ``cap + 1`` bytes, so nothing beyond the cap is inflated or held.
+    """
+    digest, size = hashlib.sha256(), 0
+    with target.open("wb") as out:
+        while chunk := stream.read(min(CHUNK, cap + 1 - size)):
+            size += len(chunk)
+            if size > cap:
+                return None
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest(), size
+
+
+def _too_large(cap: int) -> str:
+    return f"larger than {cap / 2**20:g} MiB, so not copied (is it a notebook?)"
+
+
+def harvest_folder(root: Path, staging: Path, limits: Limits) -> Harvest:
+    harvest, pending = Harvest(), [()]
+    while pending:
+        rel = pending.pop()
+        try:
+            with os.scandir(root.joinpath(*rel)) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as err:
+            harvest.refused.append(("/".join(rel) or str(root), f"could not be listed ({err.strerror})"))
+            continue
+        for entry in entries:
+            parts = (*rel, entry.name)
+            name = "/".join(parts)
+            if _ignored(entry.name):
+                continue
+            if entry.is_symlink():
+                harvest.refused.append((name, "a symbolic link: refused, never followed"))
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append(parts)
+            elif not _wanted(entry.name):
+                harvest.skipped.append(name)
+            else:
+                _stage_file(Path(entry.path), parts, staging / str(len(harvest.found)), limits, harvest)
+    return harvest
+
+
+def _stage_file(path: Path, parts, target: Path, limits: Limits, harvest: Harvest) -> None:
+    name = "/".join(parts)
+    try:
+        # O_NOFOLLOW: a file swapped for a link since the listing is still not followed;
+        # O_NONBLOCK: a FIFO named *.ipynb cannot hang the collect.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as err:
+        harvest.refused.append((name, f"could not be opened ({err.strerror})"))
+        return
+    with os.fdopen(fd, "rb") as stream:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            harvest.refused.append((name, "not a regular file"))
+            return
+        staged = stage(stream, target, limits.notebook_bytes)
+    if staged is None:
+        harvest.refused.append((name, _too_large(limits.notebook_bytes)))
+    else:
+        harvest.found.append(Found(parts, target, staged[0], info.st_mtime))
+
+
+def _zip_entry_count(source: Path, limits: Limits) -> None:
+    """Refuse an oversized central directory before ``zipfile`` loads all of it into memory."""
+    with source.open("rb") as fh:
+        record = zipfile._EndRecData(fh)  # the same reader ZipFile uses; private but stable since 2.x
+    if record and (record[zipfile._ECD_ENTRIES_TOTAL] > limits.members
+                   or record[zipfile._ECD_SIZE] > limits.members * 1024):
+        raise CollectError(f"{source} holds more than {limits.members} entries; refusing to open it")
+
+
+def _unsafe_member(info: zipfile.ZipInfo) -> str | None:
+    name = info.filename.replace("\\", "/")
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "a symbolic link in the archive: refused"
+    if name.startswith("/") or re.match(r"[A-Za-z]:", name):
+        return "an absolute path in the archive: refused"
+    if ".." in name.split("/"):
+        return "a path with '..' in the archive: refused"
+    return None
+
+
+def harvest_zip(source: Path, staging: Path, limits: Limits) -> Harvest:
+    _zip_entry_count(source, limits)
+    harvest, wanted = Harvest(), []
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as err:
+        raise CollectError(f"{source} cannot be read as a .zip archive: {err}") from err
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > limits.members:
+            raise CollectError(f"{source} holds {len(infos)} entries, more than the {limits.members} allowed")
+        for info in infos:
+            parts = tuple(p for p in info.filename.replace("\\", "/").split("/") if p not in ("", "."))
+            unsafe = _unsafe_member(info)
+            if unsafe:
+                harvest.refused.append((info.filename, unsafe))
+            elif info.is_dir() or not parts or any(_ignored(p) for p in parts):
+                continue
+            elif not _wanted(parts[-1]):
+                harvest.skipped.append(info.filename)
+            elif info.file_size > limits.notebook_bytes:
+                harvest.refused.append((info.filename, _too_large(limits.notebook_bytes)))
+            else:
+                wanted.append((info, parts))
+        declared = sum(info.file_size for info, _ in wanted)
+        if declared > limits.total_bytes:
+            raise CollectError(f"{source} would inflate to {declared / 2**30:.1f} GiB of notebooks, more than "
+                               f"the {limits.total_bytes / 2**30:g} GiB allowed")
+        budget, seen = limits.total_bytes, set()
+        for index, (info, parts) in enumerate(wanted):
+            cap = min(limits.notebook_bytes, budget)
+            target = staging / str(index)
+            try:
+                with archive.open(info) as stream:
+                    staged = stage(stream, target, cap)
+            except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError) as err:
+                harvest.refused.append((info.filename, f"could not be read from the archive ({err})"))
+                continue
+            if staged is None and cap < limits.notebook_bytes:
+                raise CollectError(f"{source} inflates to more than the {limits.total_bytes / 2**30:g} GiB allowed")
+            if staged is None:
+                harvest.refused.append((info.filename, _too_large(limits.notebook_bytes)))
+                continue
+            budget -= staged[1]
+            shown = f"{info.filename} (archive entry {index + 1})" if parts in seen else ""
+            seen.add(parts)
+            try:
+                mtime = time.mktime((*info.date_time, 0, 0, -1))
+            except (OverflowError, ValueError):
+                mtime = 0.0
+            harvest.found.append(Found(parts, target, staged[0], mtime, shown))
+    return harvest
+
+
+def _lms_named(name: str, kind: str) -> bool:
+    matched = naming_style(name, kind)
+    return matched is not None and matched[0].lms != "plain"
+
+
+def unwrap(found: list[Found]) -> list[Found]:
+    """Drop one folder that wraps the whole class (``export/alice/...``), never a student's own folder."""
+    tops = {f.parts[0] for f in found}
+    if len(tops) != 1 or any(len(f.parts) < 2 for f in found):
+        return found
+    if _lms_named(tops.pop(), "folder"):
+        return found
+    files = [f.parts[1] for f in found if len(f.parts) == 2]
+    folders = {f.parts[1] for f in found if len(f.parts) > 2}
+    wraps = (GRADESCOPE_METADATA in files or any(_lms_named(name, "file") for name in files)
+             or (not files and not any(assignments_named(name) for name in folders)))
+    return [replace(f, parts=f.parts[1:]) for f in found] if wraps else found
+
+

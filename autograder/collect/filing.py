@@ -1,0 +1,298 @@
+"""Checking a plan against what the course already holds, then carrying it out.
+
+A submission in the course is replaced only by a newer one of the same student and assignment
+(by the LMS's order where both have one), or by one the instructor picked; every replaced or
+moved-away notebook is first copied into ``COURSE/collect_backup/<time>/``. A folder an earlier
+collect made under an LMS name, which the roster now gives to a student, is moved into that
+student's folder, never merged over a different notebook.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .. import submission_info
+from ..deadlines import TRUSTED_SOURCES
+from ..layout import NOTEBOOK, Course
+from ..submission_info import SubmissionInfo
+from .archives import CHUNK
+from .lms_names import Person
+from .plan import ORDER_NAMES, PICK, Plan, Upload, order_kind
+
+BACKUP = "collect_backup"
+
+
+@dataclass
+class Filing:
+    """What carrying out a plan does to the course."""
+
+    moves: list = field(default_factory=list)     # (earlier folder, student, assignment, identical)
+    replaces: dict = field(default_factory=dict)  # (student, assignment) -> why, shown in the report
+    info: dict = field(default_factory=dict)      # (student, assignment) -> SubmissionInfo to write
+
+
+def sha256(path: Path) -> str | None:
+    if not path.is_file() or path.is_symlink():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _submitted(course: Path) -> Path:
+    return Course(course).root / "submitted"
+
+
+def earlier_folders(course: Path) -> dict[str, str]:
+    submitted = _submitted(course)
+    if not submitted.is_dir() or submitted.is_symlink():
+        return {}
+    return {p.name.casefold(): p.name for p in submitted.iterdir() if p.is_dir() and not p.is_symlink()}
+
+
+def record(u: Upload, matched_by: str) -> SubmissionInfo:
+    """What submission.json says of ``u``: the LMS's time if it wrote one, else the file's own (marked as such)."""
+    claim = u.claim
+    if claim.when is not None:
+        when, source = claim.when, claim.time_source
+    else:
+        when = submission_info.from_epoch(u.found.mtime)
+        source = "canvas-late-marker" if claim.late else ("file-mtime" if when else None)
+    return SubmissionInfo(when, source, u.found.sha256, u.person.lms, u.person.lms_id, min(u.person.names, default=""),
+                          u.person.email, export_file=u.found.name, order=claim.order, matched_by=matched_by,
+                          time_note=claim.note)
+
+
+def newer(u: Upload, before: SubmissionInfo | None) -> bool | None:
+    """Whether ``u`` is newer than the submission recorded in ``before``; None when nothing tells."""
+    if before is None:
+        return None
+    if u.claim.order and before.order and order_kind(u.claim.order) == order_kind(before.order):
+        if u.claim.order == before.order:
+            return None
+        return u.claim.order > before.order
+    if (u.claim.when and before.submitted_at and u.claim.time_source in TRUSTED_SOURCES
+            and before.source in TRUSTED_SOURCES and u.claim.when != before.submitted_at):
+        return u.claim.when > before.submitted_at
+    return None
+
+
+def _why_newer(u: Upload, before: SubmissionInfo) -> str:
+    kind = order_kind(u.claim.order)
+    return ORDER_NAMES.get(kind, "the LMS's time") if before.order and kind == order_kind(before.order) \
+        else "the LMS's time"
+
+
+def check(plan: Plan, course: Path, roster) -> Filing:
+    """Hold what would misfile or silently replace a submission; find earlier folders to move."""
+    filing = Filing()
+    _symbolic_links(plan, course)
+    earlier = earlier_folders(course)
+    _case_clashes(plan, earlier)
+    if roster is not None:
+        _moves(plan, course, roster, earlier, filing)
+    incoming = {(s, a): f for f, s, a, identical in filing.moves if not identical}
+    for key, u in sorted(plan.copies.items()):
+        student, assignment = key
+        where = incoming.get(key, student)
+        current = sha256(Course(course).submitted_notebook(where, assignment))
+        before = submission_info.read(course, where, assignment)
+        if current is not None and current != u.found.sha256 and not _may_replace(plan, key, u, before):
+            continue
+        if current is not None and current != u.found.sha256:
+            filing.replaces[key] = _replacing(plan, key, u, before)
+        filing.info[key] = record(u, plan.matched_by.get(u.person, ""))
+    return filing
+
+
+def _may_replace(plan: Plan, key, u: Upload, before: SubmissionInfo | None) -> bool:
+    student, assignment = key
+    if key in plan.picked:
+        return True
+    if u.export_assignment:
+        plan.hold(student, assignment, [u], f"holds {assignment}'s graded cells but came in the export of "
+                                            f"{u.export_assignment}; the course already holds another "
+                                            f"{assignment} submission, which it would replace",
+                  f"{PICK} if it is {student}'s resubmission of {assignment}")
+    elif newer(u, before) is False:
+        plan.hold(student, assignment, [u], f"older by {_why_newer(u, before)} than the submission collected "
+                                            f"before ({before.export_file or 'in the course'})",
+                  f"{PICK} to replace the newer one anyway")
+    else:
+        return True
+    del plan.copies[key]
+    return False
+
+
+def _replacing(plan: Plan, key, u: Upload, before: SubmissionInfo | None) -> str:
+    if key in plan.picked:
+        return "picked with --pick"
+    if newer(u, before):
+        return f"a newer submission by {_why_newer(u, before)}"
+    return "a resubmission; the export gives no order to compare it with the earlier one, which is kept in backup"
+
+
+def _symbolic_links(plan: Plan, course: Path) -> None:
+    """A symbolic link in the course would send a copy elsewhere: the course is being tampered with."""
+    submitted = _submitted(course)
+    for student, assignment in plan.copies:
+        for path in (submitted, submitted / student, submitted / student / assignment,
+                     submitted / student / assignment / f"{NOTEBOOK}.ipynb"):
+            if path.is_symlink() and f"{path} is a symbolic link; remove it first" not in plan.problems:
+                plan.problems.append(f"{path} is a symbolic link; remove it first")
+
+
+def _case_clashes(plan: Plan, earlier: dict[str, str]) -> None:
+    """A folder differing only in case is one person twice (or two people in one folder on some disks)."""
+    for key, u in sorted(plan.copies.items()):
+        student, assignment = key
+        other = earlier.get(student.casefold(), student)
+        if other != student:
+            plan.hold(student, assignment, [u], f"would sit beside {other} from an earlier collect",
+                      f"rename submitted/{other} to submitted/{student} if they are one person, then collect again")
+            del plan.copies[key]
+
+
+def _recorded_person(folder: str, info: SubmissionInfo) -> Person:
+    return Person(info.lms or "plain", info.lms_id, folder, (info.name,) if info.name else (), info.email)
+
+
+def _moves(plan: Plan, course: Path, roster, earlier: dict[str, str], filing: Filing) -> None:
+    """Folders an earlier collect made under an LMS name, that the roster now gives to a student."""
+    for folder in sorted(earlier.values()):
+        if folder in roster.ids:
+            continue
+        assignments = sorted(p.name for p in (_submitted(course) / folder).iterdir() if p.is_dir())
+        infos = {a: submission_info.read(course, folder, a) for a in assignments}
+        if not infos or any(info is None for info in infos.values()):
+            continue  # whose work it is was not recorded: left where it is
+        owners = {frozenset(roster.match(_recorded_person(folder, info)).ids) for info in infos.values()}
+        if len(owners) != 1 or len(next(iter(owners))) != 1:
+            continue
+        student = next(iter(next(iter(owners))))
+        for assignment in assignments:
+            _move_one(plan, course, folder, student, assignment, filing)
+
+
+def _move_one(plan: Plan, course: Path, folder: str, student: str, assignment: str, filing: Filing) -> None:
+    theirs = sha256(Course(course).submitted_notebook(folder, assignment))
+    ours = sha256(Course(course).submitted_notebook(student, assignment))
+    if ours is None or ours == theirs:
+        filing.moves.append((folder, student, assignment, ours is not None))
+        return
+    plan.hold(student, assignment, [], f"submitted/{folder}/{assignment} (collected earlier under an LMS name, "
+                                       f"the roster now says it is {student}'s) and submitted/{student}/"
+                                       f"{assignment} hold different notebooks",
+              f"keep one: move the other out of submitted/ by hand, then collect again")
+    plan.copies.pop((student, assignment), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Carrying it out.
+
+def _replace_atomically(staged: Path, target: Path) -> None:
+    """Copy into a new file beside ``target``, then rename it: a grader never sees half a copy."""
+    partial = target.with_name(f".collect-{os.getpid()}-{secrets.token_hex(4)}")
+    # Mode 0o666 less the umask, as a plain copy would get (a NamedTemporaryFile is always 0o600).
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as out, staged.open("rb") as src:
+            shutil.copyfileobj(src, out, CHUNK)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+class Backup:
+    """``COURSE/collect_backup/<UTC time>/<student>/<assignment>/``: made on first use, never overwritten."""
+
+    def __init__(self, course: Path):
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        self.root = Course(course).root / BACKUP / f"{stamp}-{secrets.token_hex(2)}"
+        self.used = False
+
+    def keep(self, folder: Path, student: str, assignment: str) -> Path:
+        target = self.root / student / assignment
+        target.mkdir(parents=True)
+        for name in (f"{NOTEBOOK}.ipynb", "submission.json"):
+            if (folder / name).is_file() and not (folder / name).is_symlink():
+                shutil.copy2(folder / name, target / name)
+        self.used = True
+        return target
+
+
+def carry_out(plan: Plan, filing: Filing, course: Path) -> tuple[list, list, list, Path | None]:
+    """Moves, copies, then submission.json files. Returns (collected, replaced, moved, backup folder or None)."""
+    layout, backup = Course(course), Backup(course)
+    moved = []
+    for folder, student, assignment, identical in filing.moves:
+        source = layout.submitted_notebook(folder, assignment).parent
+        if identical:
+            backup.keep(source, folder, assignment)
+            shutil.rmtree(source)
+        else:
+            layout.submitted_notebook(student, assignment).parent.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(source, layout.submitted_notebook(student, assignment).parent)
+        moved.append((folder, student, assignment))
+        if not any((layout.root / "submitted" / folder).iterdir()):
+            (layout.root / "submitted" / folder).rmdir()
+    collected, replaced = [], []
+    for key, u in sorted(plan.copies.items()):
+        student, assignment = key
+        target = layout.submitted_notebook(student, assignment)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        before = sha256(target)
+        if before != u.found.sha256:
+            if before is not None:
+                replaced.append((student, assignment, target, filing.replaces.get(key, "a resubmission"),
+                                 backup.keep(target.parent, student, assignment)))
+            _replace_atomically(u.found.staged, target)
+        if sha256(target) != u.found.sha256:
+            raise RuntimeError(f"{target} does not hold what was copied; is something else writing there?")
+        collected.append((student, assignment, target))
+    for (student, assignment), info in sorted(filing.info.items()):
+        info = _keep_given_time(course, student, assignment, info)
+        submission_info.write(layout.submission_info(student, assignment), info)
+    return collected, replaced, moved, backup.root if backup.used else None
+
+
+def _keep_given_time(course: Path, student: str, assignment: str, info: SubmissionInfo) -> SubmissionInfo:
+    """A time the instructor gave stays while its notebook is unchanged."""
+    if info.source != "timestamps.csv":
+        before = submission_info.read(course, student, assignment)
+        if before and before.source == "timestamps.csv" and before.sha256 == info.sha256:
+            return replace(info, submitted_at=before.submitted_at, source=before.source)
+    return info
+
+
+def apply_times(plan: Plan, filing: Filing, given: dict, course: Path, times_file: Path) -> None:
+    """The instructor's times replace what the export told, for this collect's submissions or earlier ones.
+
+    A time for a submission that is in neither stops the collect: it is most likely a misspelt name.
+    """
+    submitted = _submitted(course)
+    earlier = earlier_folders(course)
+    for (student_key, assignment), (when, student, line) in sorted(given.items()):
+        key = next((k for k in filing.info if k[0].casefold() == student_key and k[1] == assignment), None)
+        if key is not None:
+            filing.info[key] = replace(filing.info[key], submitted_at=when, source="timestamps.csv")
+            continue
+        name = earlier.get(student_key)
+        notebook = Course(course).submitted_notebook(name, assignment) if name else None
+        if notebook is None or not notebook.is_file():
+            plan.problems.append(f"{times_file} line {line}: no submission of {student!r} for {assignment}, in this "
+                                 f"collect or the course (students are named as their folders in submitted/)")
+        elif any(p.is_symlink() for p in (submitted, notebook.parent.parent, notebook.parent, notebook)):
+            plan.problems.append(f"{notebook} or a folder above it is a symbolic link; remove it first")
+        else:
+            before = submission_info.read(course, name, assignment) or SubmissionInfo()
+            filing.info[name, assignment] = replace(before, submitted_at=when, source="timestamps.csv",
+                                                    sha256=sha256(notebook) or "")
