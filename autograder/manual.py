@@ -6,18 +6,25 @@
   notebook, and every student's answer side by side (escaped, as plain text: what the student
   typed, LaTeX source included), with the sheet line each one is graded on;
 * ``<assignment>_<question>.csv``: one line per student (student, assignment, question,
-  max_points, points, comment, answer_digest) to fill in; points and comments already given are
-  filled in, so a sheet written again loses nothing.
+  max_points, points, comment, answer_digest, row_key) to fill in; points and comments already
+  given are filled in, so a sheet written again loses nothing.
 
 ``import_sheets`` checks every line of every sheet first and writes nothing unless all are good;
 then one transaction records them all (:meth:`Gradebook.grade_written`). A line with empty
 points is skipped (that answer stays as it is). ``answer_digest`` ties a line to the text it was
 written for: a student who resubmitted a changed answer since makes the line an error, never a
 grade for text nobody read. What a regrade keeps of these grades is decided in :mod:`written`.
+
+Sheets go through spreadsheets, which rewrite cells that look like numbers or dates: "0042"
+comes back as "42", "1-2" as a date, 16 digits as "1.23457E+15". So the two keys the grader
+writes start with a letter (``h-`` digests, ``k-`` row keys) and cannot be read as either, and
+a line carrying a ``row_key`` is matched by it, not by the student's name as the spreadsheet
+saved it. A key that is not one the grader wrote makes its line an error, never a guess.
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 import re
@@ -34,10 +41,13 @@ from .export import _FORMULA_START, spreadsheet_safe
 from .feedback import page_stem
 from .layout import Course
 from .safe_html import escape, markdown, note, page, pre
-from .written import answer_digest, unanswered
+from .written import answer_digest, digest_matches, unanswered
 
-COLUMNS = ["student", "assignment", "question", "max_points", "points", "comment", "answer_digest"]
-REQUIRED = COLUMNS[:6]          # answer_digest is optional: a sheet made by hand may lack it
+COLUMNS = ["student", "assignment", "question", "max_points", "points", "comment", "answer_digest", "row_key"]
+REQUIRED = COLUMNS[:6]          # answer_digest and row_key are optional: a sheet made by hand may lack them
+_DIGEST = re.compile(r"(?:h-)?[0-9a-f]{16}")  # tagged, or bare as sheets written before the tag have it
+_ROW_KEY = "k-"
+_RAW_STUDENT = " student as written"  # the name cell before stripping (no header cell can carry it: stripped)
 ERRORS_SHOWN = 50
 _SOLUTION = re.compile(r"^[ \t]*### (?:BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 _GRID = "display:grid;grid-template-columns:repeat(auto-fill,minmax(20rem,1fr));gap:.8rem"
@@ -90,13 +100,19 @@ def _points_text(value) -> str:
     return "" if value is None else notebook_view.points(value)
 
 
+def row_key(student: str, assignment: str, question: str) -> str:
+    """The key of one sheet line: a letter first, so no spreadsheet turns it into a number or a date."""
+    text = "\0".join((student, assignment, question)).encode("utf-8", "surrogatepass")
+    return _ROW_KEY + hashlib.sha256(text).hexdigest()[:16]
+
+
 def sheet_lines(assignment: str, question: str, rows: list[dict]) -> list[list]:
     lines = []
     for row in rows:
         info = row["written"][question]
         lines.append([row["student"], assignment, question, _points_text(info.get("max_points")),
                       _points_text(info.get("points")), info.get("comment", "") if info.get("points") is not None
-                      else "", answer_digest(info.get("answer"))])
+                      else "", answer_digest(info.get("answer")), row_key(row["student"], assignment, question)])
     return lines
 
 
@@ -164,19 +180,45 @@ def _unspreadsheet(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
 
 
+def _delimiter(text: str) -> str:
+    """"," as the grader writes sheets; ";" when a spreadsheet of a decimal-comma locale saved one."""
+    header = text.split("\n", 1)[0]
+    return ";" if ";" in header and "," not in header else ","
+
+
+def _as_written(record: dict, delimiter: str) -> dict:
+    """A line's cells stripped and without the formula guard; "0,5" points read as 0.5 where "," is no delimiter."""
+    cells = {column: _unspreadsheet((value or "").strip()) if isinstance(value, str) else ""
+             for column, value in record.items() if isinstance(column, str)}
+    if delimiter == ";":
+        for column in ("points", "max_points"):
+            if cells.get(column, "").count(",") == 1:
+                cells[column] = cells[column].replace(",", ".")
+    return cells
+
+
+def _keys(rows: list[dict]) -> dict[str, tuple[dict, str]]:
+    """row_key -> (gradebook row, question), for every written answer of the gradebook."""
+    return {row_key(row["student"], row["assignment"], question): (row, question)
+            for row in rows for question in (row.get("written") or {})}
+
+
 def _unsaved_work(path: Path, rows: list[dict]) -> str | None:
     """Why the sheet at ``path`` holds grades the gradebook lacks (None: writing it again loses nothing)."""
     try:
-        records = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+        text = path.read_text(encoding="utf-8-sig")
+        records = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text)))
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         return f"it cannot be read ({err})"
-    index = {(r["student"], r["assignment"]): r for r in rows}
-    for record in records:
-        points, comment = (_unspreadsheet((record.get(c) or "").strip()) for c in ("points", "comment"))
-        row = index.get((_unspreadsheet(record.get("student") or ""), record.get("assignment") or ""))
-        info = (row or {}).get("written", {}).get(record.get("question") or "", {})
-        digest = (record.get("answer_digest") or "").strip()
-        if info and digest and digest != answer_digest(info.get("answer")):
+    index, keys = {(r["student"], r["assignment"]): r for r in rows}, _keys(rows)
+    for record in map(lambda r: _as_written(r, _delimiter(text)), records):
+        points, comment = record.get("points", ""), record.get("comment", "")
+        row, question = keys.get(record.get("row_key", ""), (None, None))
+        if row is None:  # no key, or one the gradebook does not know: by name, as the sheet has it
+            row, question = index.get((record.get("student", ""), record.get("assignment", ""))), record.get("question")
+        info = (row or {}).get("written", {}).get(question or "", {})
+        digest = record.get("answer_digest", "")
+        if info and digest and not digest_matches(digest, info.get("answer")):
             continue  # graded for a text since replaced by a resubmission: nothing to keep
         stored = info.get("points")
         whose = f"{record.get('student')!r} on {record.get('question')!r}"
@@ -249,24 +291,47 @@ def _student_index(rows: list[dict]) -> dict[tuple[str, str], dict]:
     return index
 
 
-def _check_line(record: dict, where: str, index: dict, seen: dict, marks: dict, problems: list,
+def _keyed_row(key: str, assignment: str, question: str, where: str, keys: dict, problems: list) -> dict | None:
+    """The gradebook row a line's row_key names, or None (with the problem noted)."""
+    if key not in keys:
+        problems.append(f"{where}: row_key {key!r} is not one the grader wrote for this gradebook (edited by hand, "
+                        "or changed by a spreadsheet?): write the sheet again with `dropout-grader manual`")
+        return None
+    row, keyed_question = keys[key]
+    if (assignment, question) != (row["assignment"], keyed_question):
+        problems.append(f"{where}: row_key {key!r} is the key of {row['student']}/{row['assignment']}/"
+                        f"{keyed_question}, but the line says {assignment}/{question}")
+        return None
+    return row
+
+
+def _named_row(raw_student: str, student: str, assignment: str, where: str, index: dict, problems: list,
+               known_assignments: list[str]) -> dict | None:
+    """The gradebook row of a line without a row_key, by the names on it, or None (with the problem noted)."""
+    if assignment not in known_assignments:
+        problems.append(f"{where}: unknown assignment {assignment!r} (the gradebook has: "
+                        f"{', '.join(known_assignments) or 'nothing'})")
+        return None
+    row = index.get((raw_student, assignment)) or index.get((student, assignment))
+    if row is None:
+        problems.append(f"{where}: the gradebook has no graded submission of {student!r} for {assignment!r}")
+    return row
+
+
+def _check_line(record: dict, where: str, index: dict, keys: dict, seen: dict, marks: dict, problems: list,
                 known_assignments: list[str]) -> None:
-    raw_student = _unspreadsheet(record.get("student") or "")
-    student, assignment, question, maximum, points, comment, digest = (
-        _unspreadsheet((record.get(c) or "").strip()) for c in COLUMNS)
+    raw_student = _unspreadsheet(record.get(_RAW_STUDENT) or "")  # a name may end in a space
+    student, assignment, question, maximum, points, comment, digest, line_key = (record.get(c, "") for c in COLUMNS)
     if not (student or assignment or question or points or comment):
         return  # a blank line in a spreadsheet
     if not points:
         if comment:
             problems.append(f"{where}: a comment but no points (give points, or leave both empty to skip)")
         return
-    row = index.get((raw_student, assignment)) or index.get((student, assignment))
-    if assignment not in known_assignments:
-        problems.append(f"{where}: unknown assignment {assignment!r} (the gradebook has: "
-                        f"{', '.join(known_assignments) or 'nothing'})")
-        return
+    # A row_key survives a spreadsheet; the student's name may not ("0042" comes back as "42").
+    row = (_keyed_row(line_key, assignment, question, where, keys, problems) if line_key else
+           _named_row(raw_student, student, assignment, where, index, problems, known_assignments))
     if row is None:
-        problems.append(f"{where}: the gradebook has no graded submission of {student!r} for {assignment!r}")
         return
     info = (row.get("written") or {}).get(question)
     if info is None:
@@ -288,7 +353,11 @@ def _check_line(record: dict, where: str, index: dict, seen: dict, marks: dict, 
     if maximum and _number(maximum) != top:
         problems.append(f"{where}: max_points {maximum!r} but {question} is worth {notebook_view.points(top)} "
                         "(a sheet from another release?)")
-    if digest and digest != answer_digest(info.get("answer")):
+    if digest and not _DIGEST.fullmatch(digest):
+        problems.append(f"{where}: answer_digest {digest!r} is not one the grader writes (h- and 16 hex digits; "
+                        "a spreadsheet may have turned it into a number): write the sheet again with "
+                        "`dropout-grader manual`")
+    elif digest and not digest_matches(digest, info.get("answer")):
         problems.append(f"{where}: {row['student']}'s answer has changed since this sheet was written "
                         "(a resubmission?): write the sheet again with `dropout-grader manual`")
     if value is not None and 0 <= value <= top:
@@ -298,7 +367,7 @@ def _check_line(record: dict, where: str, index: dict, seen: dict, marks: dict, 
 
 def read_sheets(paths, rows: list[dict]) -> tuple[dict, list[str]]:
     """Every mark of every sheet checked against the gradebook rows: (marks, problems)."""
-    index, seen, marks, problems = _student_index(rows), {}, {}, []
+    index, keys, seen, marks, problems = _student_index(rows), _keys(rows), {}, {}, []
     known_assignments = sorted({r["assignment"] for r in rows})
     for path in map(Path, paths):
         try:
@@ -306,7 +375,8 @@ def read_sheets(paths, rows: list[dict]) -> tuple[dict, list[str]]:
         except (OSError, UnicodeDecodeError) as err:
             problems.append(f"{path}: cannot be read ({err})")
             continue
-        reader = csv.reader(io.StringIO(text, newline=""))
+        delimiter = _delimiter(text)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         try:
             header = [cell.strip() for cell in next(reader, [])]
             absent = [c for c in REQUIRED if c not in header]
@@ -325,7 +395,8 @@ def read_sheets(paths, rows: list[dict]) -> tuple[dict, list[str]]:
                     problems.append(f"{path} line {line}: more cells than the header has columns")
                     continue
                 record = dict(zip(header, cells))
-                _check_line(record, f"{path} line {line}", index, seen, marks, problems, known_assignments)
+                _check_line(_as_written(record, delimiter) | {_RAW_STUDENT: record.get("student") or ""},
+                            f"{path} line {line}", index, keys, seen, marks, problems, known_assignments)
         except csv.Error as err:
             problems.append(f"{path} line {reader.line_num}: {err}")
     return marks, problems

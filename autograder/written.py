@@ -25,9 +25,27 @@ def same_text(a, b) -> bool:
     return str(a or "").strip() == str(b or "").strip()
 
 
+DIGEST_TAG = "h-"  # a letter first: no spreadsheet reads "h-0123..." as a number or a date
+
+
 def answer_digest(answer) -> str:
-    """A short fingerprint of an answer's text, printed on grading sheets to tell a stale sheet apart."""
+    """A short fingerprint of an answer's text, printed on grading sheets to tell a stale sheet apart.
+
+    Tagged, because a bare hex digest can be all digits ("0123...": a spreadsheet drops the zero)
+    or digits around one ``e`` ("12e45...": read as 1.2E+46), and a sheet saved back would no
+    longer match. Sheets written before the tag carry the bare 16 hex digits; see
+    :func:`digest_matches`.
+    """
+    return DIGEST_TAG + _bare_digest(answer)
+
+
+def _bare_digest(answer) -> str:
     return hashlib.sha256(str(answer or "").strip().encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def digest_matches(digest: str, answer) -> bool:
+    """Whether a digest from a sheet (tagged, or bare as older sheets have it) is this answer's."""
+    return digest in (answer_digest(answer), _bare_digest(answer))
 
 
 def carry_over(old: dict | None, new: dict | None) -> dict:

@@ -6,8 +6,10 @@ hand-made rows; no notebook is graded here.
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import io
+import re
 import shutil
 
 import pytest
@@ -16,7 +18,7 @@ from autograder import cli
 from autograder.export import export, row_total
 from autograder.feedback import feedback
 from autograder.gradebook import Gradebook
-from autograder.manual import COLUMNS, ManualError, import_sheets, model_answers, write_sheets
+from autograder.manual import COLUMNS, ManualError, import_sheets, model_answers, row_key, write_sheets
 from autograder.release import release
 from autograder.sources import written_points
 from autograder.written import answer_digest
@@ -317,3 +319,163 @@ def test_help_explains_both_commands():
     for step, words in (("manual", "one transaction"), ("report", "most common reasons")):
         out = subprocess.run(["dropout-grader", step, "--help"], env=tool_env(), capture_output=True, text=True)
         assert out.returncode == 0 and words in " ".join(out.stdout.split()), out.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Sheets that went through a spreadsheet.
+
+_NUMBER_LIKE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_DAY_MONTH = re.compile(r"(\d{1,2})-(\d{1,2})")
+_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def _as_a_spreadsheet_saves(cell: str) -> str:
+    """A cell as a spreadsheet writes it back with its default (General) format."""
+    date = _DAY_MONTH.fullmatch(cell)
+    if date and 1 <= int(date[1]) <= 12 and 1 <= int(date[2]) <= 31:
+        return f"{int(date[2]):02d}-{_MONTHS[int(date[1]) - 1]}"  # "1-2" is the 2nd of January
+    if _NUMBER_LIKE.fullmatch(cell):
+        number = float(cell)
+        return str(int(number)) if number.is_integer() and abs(number) < 1e11 else f"{number:.6G}"
+    return cell
+
+
+def spreadsheet_round_trip(text: str) -> str:
+    """A CSV opened in a spreadsheet and saved again: numbers and dates rewritten, a BOM, CRLF, empty rows after."""
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(rows[0])
+    writer.writerows([_as_a_spreadsheet_saves(c) for c in row] for row in rows[1:])
+    writer.writerows([[""] * len(rows[0])] * 3)
+    return "\ufeff" + out.getvalue()
+
+
+def _answer_with_an_all_digit_digest() -> str:
+    """An answer whose digest, as sheets wrote it before the h- tag, was all digits (about 1 text in 1,900)."""
+    return next(text for n in range(100_000) if (text := f"answer {n}")
+                and hashlib.sha256(text.encode()).hexdigest()[:16].isdigit())
+
+
+TRICKY = {"0042": "leading zero", "1001": "all digits", "1-2": "a date", "12345678901234567": "seventeen digits",
+          "alice": _answer_with_an_all_digit_digest()}
+
+
+@pytest.fixture
+def tricky_book(tmp_path):
+    book = Gradebook(f"sqlite:///{tmp_path / 'tricky.db'}")
+    for student, answer in TRICKY.items():
+        book.record(result(student, answer))
+    return book
+
+
+def _filled(path, points: dict[str, str]) -> str:
+    """The sheet at ``path`` with points typed in for the students named, as the grader's own CSV."""
+    records = read_sheet(path)
+    for record in records:
+        record["points"] = points.get(record["student"], "")
+        record["comment"] = "ok" if record["points"] else ""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    writer.writerows(list(r.values()) for r in records)
+    return out.getvalue()
+
+
+def test_keys_on_a_sheet_are_never_read_as_numbers_or_dates(course, tricky_book, tmp_path):
+    write_sheets(tricky_book.rows(), course, tmp_path / "manual")
+    records = read_sheet(tmp_path / "manual" / f"ch02_{Q}.csv")
+    keys = [r["answer_digest"] for r in records] + [r["row_key"] for r in records]
+    keys += [answer_digest(f"answer {n}") for n in range(3000)]
+    for key in keys:
+        assert key[0].isalpha() and _as_a_spreadsheet_saves(key) == key and not _NUMBER_LIKE.fullmatch(key), key
+    # The tricky names themselves do not survive, which is why lines are matched by row_key.
+    assert {_as_a_spreadsheet_saves(s) for s in TRICKY} == {"42", "1001", "02-Jan", "1.23457E+16", "alice"}
+
+
+def test_a_sheet_saved_by_a_spreadsheet_imports_every_honest_edit(course, tricky_book, tmp_path):
+    out = tmp_path / "manual"
+    write_sheets(tricky_book.rows(), course, out)
+    path = out / f"ch02_{Q}.csv"
+    given = {"0042": "1", "1001": "0.5", "1-2": "0", "12345678901234567": "1", "alice": "0.5"}
+    path.write_text(spreadsheet_round_trip(_filled(path, given)), encoding="utf-8", newline="")
+    saved = path.read_bytes().decode("utf-8")
+    assert saved.startswith("\ufeff") and "\r\n" in saved and "\n42," in saved and "02-Jan" in saved
+    assert import_sheets([path], tricky_book) == {"graded": 5, "students": 5, "pending": 5}
+    rows = {r["student"]: r["written"][Q] for r in tricky_book.rows()}
+    assert {s: (w["points"], w["comment"]) for s, w in rows.items()} == {s: (float(p), "ok") for s, p in given.items()}
+    # The saved sheet is no unsaved work: writing the sheets again goes ahead and carries the grades.
+    write_sheets(tricky_book.rows(), course, out)
+    assert {r["row_key"]: r["points"] for r in read_sheet(path)} == {
+        row_key(s, "ch02", Q): p for s, p in given.items()}
+
+
+def test_a_saved_sheet_with_grades_not_imported_is_not_overwritten(course, tricky_book, tmp_path):
+    out = tmp_path / "manual"
+    write_sheets(tricky_book.rows(), course, out)
+    path = out / f"ch02_{Q}.csv"
+    path.write_text(spreadsheet_round_trip(_filled(path, {"0042": "1"})), encoding="utf-8", newline="")
+    with pytest.raises(ManualError, match="points for '42' on 'q_test_time_scaling'"):
+        write_sheets(tricky_book.rows(), course, out)
+
+
+def _key_edited(text: str) -> str:
+    return text.replace(row_key("1001", "ch02", Q), row_key("1001", "ch02", Q)[:-1] + "x")
+
+
+def _key_of_another_question(text: str) -> str:
+    return text.replace(row_key("1001", "ch02", Q), row_key("1001", "ch02", "q_dropout_variance"))
+
+
+def _legacy_sheet(text: str) -> str:
+    """A sheet as written before the h- tag and the row_key: the bare digest a spreadsheet made a number of."""
+    records = list(csv.DictReader(io.StringIO(text)))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS[:7])
+    for r in records:
+        writer.writerow([r[c] for c in COLUMNS[:6]] + [r["answer_digest"].removeprefix("h-")])
+    return out.getvalue()
+
+
+CORRUPTED = {  # how the sheet is corrupted, whose line shows it, what the error says, who is given points
+    "row_key edited": (_key_edited, "1001", "row_key 'k-", TRICKY),
+    "row_key of another line": (_key_of_another_question, "1001", "but the line says ch02/q_test_time_scaling",
+                                TRICKY),
+    # Without row_key only names match, and the spreadsheet changed the tricky ones: alice alone is graded.
+    "bare digest made a number": (_legacy_sheet, "alice", "answer_digest '", ["alice"]),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CORRUPTED))
+def test_a_corrupted_key_names_its_line_and_nothing_is_imported(course, tricky_book, tmp_path, kind):
+    corrupt, student, words, graded = CORRUPTED[kind]
+    out = tmp_path / "manual"
+    write_sheets(tricky_book.rows(), course, out)
+    path = out / f"ch02_{Q}.csv"
+    text = corrupt(_filled(path, dict.fromkeys(graded, "1")))
+    path.write_text(spreadsheet_round_trip(text), encoding="utf-8", newline="")
+    line_of = 2 + [r["student"] for r in csv.DictReader(io.StringIO(text))].index(student)
+    before = tricky_book.rows()
+    with pytest.raises(ManualError) as err:
+        import_sheets([path], tricky_book)
+    message = str(err.value)
+    assert "1 problem(s)" in message and f"{path} line {line_of}: " in message, message
+    assert words in message.split(f"{path} line {line_of}: ")[1], message
+    if kind == "bare digest made a number":
+        assert "E+15'" in message and "spreadsheet" in message  # what the spreadsheet made of it, and why
+    assert tricky_book.rows() == before
+
+
+def test_a_sheet_saved_with_semicolons_and_decimal_commas_imports(course, tricky_book, tmp_path):
+    out = tmp_path / "manual"
+    write_sheets(tricky_book.rows(), course, out)
+    path = out / f"ch02_{Q}.csv"
+    records = list(csv.reader(io.StringIO(spreadsheet_round_trip(_filled(path, {"1-2": "0.5"})).lstrip("\ufeff"))))
+    text = io.StringIO()
+    csv.writer(text, delimiter=";", lineterminator="\r\n").writerows(
+        [[c.replace(".", ",") if c == "0.5" else c for c in r] for r in records])
+    path.write_text("\ufeff" + text.getvalue(), encoding="utf-8", newline="")
+    assert "0,5" in path.read_text()
+    assert import_sheets([path], tricky_book)["graded"] == 1
+    assert next(r for r in tricky_book.rows() if r["student"] == "1-2")["written"][Q]["points"] == 0.5
