@@ -2,8 +2,9 @@
 
 Every score is ``export.row_total`` (late penalty included); every cell goes through
 ``export.spreadsheet_safe``, since names come from file names. Who is who comes from the roster
-(id, name, email) and from what collect recorded of the LMS export (``submission.json``: the
-Canvas user id, the Moodle participant number, the Gradescope SID and email).
+(id, name, email, and its LMS id columns ``canvas_id``, ``moodle_id``, ``gradescope_sid``) and
+from what collect recorded of the LMS export (``submission.json``: the Canvas user id, the Moodle
+participant number, the Gradescope SID and email); the roster's ids come first.
 
 - ``canvas_gradebook.csv``: Canvas's gradebook import. Columns ``Student, ID, SIS User ID,
   SIS Login ID, Section``, then one per assignment, titled ``ch02 (123456)`` when the course file
@@ -13,7 +14,9 @@ Canvas user id, the Moodle participant number, the Gradescope SID and email).
   roster id), then name. An empty cell changes nothing in Canvas.
 - ``moodle_<assignment>.csv``: Moodle's offline grading worksheet (one per assignment, as Moodle
   has one per assignment). Moodle matches rows only by ``Identifier`` ("Participant 1001", the
-  number in the names of Moodle's download); rows without one are listed as a warning.
+  number in the names of Moodle's download). Moodle numbers participants per assignment, so the
+  number is the one recorded with that very submission, else the roster's ``moodle_id``, never
+  one from another assignment; rows without one are listed as a warning.
 - ``gradescope_<assignment>.csv``: Gradescope's assignment scores layout, one column per question
   (here: per function and written answer).
 """
@@ -50,8 +53,19 @@ class Identity:
     lms_ids: dict = field(default_factory=dict)  # lms -> its own id for this student
 
 
+def _recorded_ids(recorded) -> dict:
+    """LMS ids collect recorded that hold across assignments: Canvas user ids and Gradescope SIDs.
+
+    Moodle's participant numbers are per assignment (see ``moodle_participant``); Canvas's
+    anonymous ids name no one.
+    """
+    return {i.lms: i.lms_id for i in recorded
+            if i.lms in ("canvas", "gradescope") and i.lms_id and not i.lms_id.startswith("anon_")}
+
+
 def identities(students, roster=None, infos=None) -> dict[str, Identity]:
-    """An Identity per student: the roster's entries first, then what each submission.json says."""
+    """An Identity per student: the roster's entries first (with their LMS id columns), then what each
+    submission.json says."""
     by_id = {entry.id: entry for entry in roster or ()}
     recorded_for = {}
     for (student, _), info in sorted((infos or {}).items()):
@@ -61,7 +75,11 @@ def identities(students, roster=None, infos=None) -> dict[str, Identity]:
     for student in sorted(set(students) | set(by_id)):
         entry = by_id.get(student)
         recorded = recorded_for.get(student, [])
-        lms_ids = {i.lms: i.lms_id for i in recorded if i.lms and i.lms_id}
+        lms_ids = _recorded_ids(recorded)
+        for lms in ("canvas", "moodle", "gradescope"):
+            given = getattr(entry, f"{lms}_id" if lms != "gradescope" else "gradescope_sid", "") if entry else ""
+            if given:
+                lms_ids[lms] = given
         name = entry.name if entry and entry.name else next((i.name for i in recorded if i.name), "")
         email = entry.email if entry and entry.email else next((i.email for i in recorded if i.email), "")
         found[student] = Identity(student, name or student, email, entry.id if entry else "", lms_ids)
@@ -114,14 +132,21 @@ def _comment(row: dict) -> str:
     return "; ".join(parts)
 
 
+def moodle_participant(person: Identity, info) -> str:
+    """The participant number of one submission: the one Moodle wrote with it, else the roster's moodle_id."""
+    if info is not None and info.lms == "moodle" and info.lms_id:
+        return info.lms_id
+    return person.lms_ids.get("moodle", "")
+
+
 def moodle_lines(rows: list[dict], people: dict[str, Identity], infos: dict, now: datetime):
     """The worksheet of one assignment (``rows`` are that assignment's)."""
     yield MOODLE_COLUMNS
     marks = {a: full_marks(rows, a) for a in _assignments(rows)}
     for row in sorted(rows, key=lambda r: r["student"]):
         person = people[row["student"]]
-        participant = person.lms_ids.get("moodle", "")
         info = infos.get((row["student"], row["assignment"]))
+        participant = moodle_participant(person, info)
         points, _ = row_total(row)
         yield [MOODLE_PARTICIPANT + participant if participant else "", person.name, person.email,
                "No submission" if row.get("missing") else "Submitted for grading",
@@ -196,7 +221,8 @@ def write_lms_files(rows: list[dict], out: Path, people: dict[str, Identity], in
                                                moodle_lines(of_assignment, people, infos, now))
         paths[f"gradescope {assignment}"] = _write(out / f"gradescope_{part}.csv",
                                                    gradescope_lines(of_assignment, people, infos, policy))
-        unknown = sorted(r["student"] for r in of_assignment if "moodle" not in people[r["student"]].lms_ids)
+        unknown = sorted(r["student"] for r in of_assignment
+                         if not moodle_participant(people[r["student"]], infos.get((r["student"], assignment))))
         if unknown and len(unknown) < len(of_assignment):  # all unknown: the class is simply not on Moodle
             warnings.append(f"moodle_{part}.csv: no Moodle participant number for {', '.join(unknown)}; "
                             f"Moodle will skip their rows (collect them from Moodle's download to record it)")

@@ -117,7 +117,7 @@ def _may_replace(plan: Plan, key, u: Upload, before: SubmissionInfo | None) -> b
     if key in plan.picked:
         return True
     if u.export_assignment:
-        plan.hold(student, assignment, [u], f"holds {assignment}'s graded cells but came in the export of "
+        plan.hold(student, assignment, [u], f"is {assignment} by its cells or name but came in the export of "
                                             f"{u.export_assignment}; the course already holds another "
                                             f"{assignment} submission, which it would replace",
                   f"{PICK} if it is {student}'s resubmission of {assignment}")

@@ -149,7 +149,11 @@ def assign(claimed: list, given: str | None, plan: Plan) -> list[tuple[Found, Cl
                                   f"of {own}")
             out.append((item, claim, given, ""))
         elif own:
-            out.append((item, claim, own, export if export and export != own else ""))
+            misplaced = export if export and export != own else ""
+            if misplaced:
+                plan.notes.append(f"{item.name}: is {own} by its cells or name, though the rest of its {claim.export} "
+                                  f"export is {misplaced}: filed under {own} only where that replaces nothing")
+            out.append((item, claim, own, misplaced))
         elif export:
             out.append((item, claim, export, ""))
         else:
@@ -280,7 +284,7 @@ def _choose_one(key, candidates: list[Upload], picks: set[str], latest: bool, pl
     stray = [u for u in misplaced if u.found.sha256 not in contents]
     if proper and stray:
         # A notebook of this assignment found in another assignment's export never beats one handed in here.
-        plan.hold(student, assignment, stray, f"holds {assignment}'s graded cells but came in the export of "
+        plan.hold(student, assignment, stray, f"is {assignment} by its cells or name but came in the export of "
                                               f"{stray[0].export_assignment}, beside another {assignment} "
                                               f"submission", f"{PICK} to take it as {student}'s {assignment}")
         candidates = proper
