@@ -483,3 +483,250 @@ def test_no_cell_imports_the_trusted_packages(assignment):
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     assert not [c for c in code if "dropout_reference" in c or "dropout_checks" in c]
     assert any("from dropout_kit import numpy_checks as checks" in c for c in code)
+
+
+# ----------------------------------------------------------------------------- the whole rule of a mask
+# Every mask-drawing function, built from one "drawer" ``draw(rng, shape, p_drop) -> keep-mask``
+# for the shape of its keep decisions (x's shape; (N, C) for spatial, (N, D) for locked, W's
+# shape for DropConnect; the batch, or W's input units, on axis 0). Honest drawers in every
+# reasonable style must get full marks everywhere; each broken one must lose every function.
+
+def _drawn(draw, rng, shape, p_drop) -> np.ndarray:
+    return np.asarray(draw(rng, shape, p_drop))
+
+
+def _check_p_drop(p_drop):
+    if not 0 <= p_drop <= 1:  # False for NaN too
+        raise ValueError(f"p_drop is the probability of dropping and must lie in [0, 1], got {p_drop}")
+
+
+def forward_drawing(kind: str, draw):
+    """A forward of ``kind`` ("vanilla", "inverted", "spatial" or "locked") whose mask comes from ``draw``."""
+    def forward(x, p_drop, train, rng=None):
+        _check_p_drop(p_drop)
+        inverted = kind != "vanilla"
+        if not train:
+            scale = 1.0 if inverted else 1.0 - p_drop
+            return x * scale, {"mask": None, "scale": scale}
+        if kind == "spatial":
+            mask = _drawn(draw, rng, x.shape[:2], p_drop).reshape(x.shape[:2] + (1,) * (x.ndim - 2))
+        elif kind == "locked":
+            mask = _drawn(draw, rng, x.shape[1:], p_drop)[None]
+        else:
+            mask = _drawn(draw, rng, x.shape, p_drop)
+        scale = (1.0 / (1.0 - p_drop) if p_drop < 1 else 0.0) if inverted else 1.0
+        return x * mask * scale, {"mask": mask, "scale": scale}
+    return forward
+
+
+def dropconnect_drawing(draw):
+    def dropconnect_forward(x, W, b, p_drop, train, rng=None):
+        if not train:
+            return x @ W + b, {"mask": None, "scale": 1.0}
+        mask = _drawn(draw, rng, W.shape, p_drop)
+        scale = 1.0 / (1.0 - p_drop)
+        return x @ (W * mask * scale) + b, {"mask": mask, "scale": scale}
+    return dropconnect_forward
+
+
+def layer_drawing(draw, build_rng=lambda rng: rng if rng is not None else np.random.default_rng()):
+    class Layer:
+        def __init__(self, p_drop=0.5, rng=None):
+            _check_p_drop(p_drop)
+            self.p_drop, self.rng, self.training = p_drop, build_rng(rng), True
+
+        def train(self):
+            self.training = True
+
+        def eval(self):
+            self.training = False
+
+        def forward(self, x):
+            self.mask = _drawn(draw, self.rng, x.shape, self.p_drop) if self.training else None
+            self.scale = 1.0 / (1.0 - self.p_drop) if self.training else 1.0
+            return x * self.scale if self.mask is None else x * self.mask * self.scale
+
+        def backward(self, dout):
+            return dout * self.scale if self.mask is None else dout * self.mask * self.scale
+    return Layer
+
+
+MASK_KINDS = {  # grade_id -> (assignment, how its answer is built from a drawer, its collector)
+    "vanilla_dropout_forward": ("ch02", lambda d: forward_drawing("vanilla", d),
+                                lambda g, f: collect.forward(g, f, "vanilla")),
+    "inverted_dropout_forward": ("ch02", lambda d: forward_drawing("inverted", d),
+                                 lambda g, f: collect.forward(g, f, "inverted")),
+    "spatial_dropout_forward": ("ch05", lambda d: forward_drawing("spatial", d),
+                                lambda g, f: collect.forward(g, f, "spatial")),
+    "locked_dropout_forward": ("ch07", lambda d: forward_drawing("locked", d),
+                               lambda g, f: collect.forward(g, f, "locked")),
+    "dropconnect_forward": ("ch07", dropconnect_drawing, collect.dropconnect_forward),
+    "Dropout": ("ch03", layer_drawing, collect.layer),
+}
+
+
+def judge_drawer(grade_id: str, draw):
+    assignment, build, run = MASK_KINDS[grade_id]
+    fn = build(draw)
+    return judge(assignment, grade_id, payload_of(lambda ns: run(grade_id, fn), {}))
+
+
+def _torch_generator(rng):
+    import torch
+    return torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
+
+
+def _torch_rand(rng, shape, p_drop):
+    import torch
+    return (torch.rand(shape, generator=_torch_generator(rng)) >= p_drop).numpy()
+
+
+def _torch_bernoulli(rng, shape, p_drop):
+    import torch
+    return torch.bernoulli(torch.full(shape, 1.0 - p_drop), generator=_torch_generator(rng)).numpy()
+
+
+def _keep_mask(rng, shape, p_drop):
+    """A helper, as a student would define it in a cell of its own."""
+    keep = 1.0 - p_drop
+    return np.where(rng.random(shape) < keep, True, False)
+
+
+HONEST_DRAWERS = {
+    "reference": lambda rng, shape, p: rng.random(shape) >= p,
+    "float32": lambda rng, shape, p: rng.random(shape, dtype=np.float32) < np.float32(1 - p),
+    "below keep": lambda rng, shape, p: rng.random(shape) < 1 - p,
+    "binomial ints": lambda rng, shape, p: rng.binomial(1, 1 - p, size=shape),
+    "choice": lambda rng, shape, p: rng.choice([False, True], p=[p, 1 - p], size=shape),
+    "np.where float 0/1": lambda rng, shape, p: np.where(rng.uniform(size=shape) > p, 1.0, 0.0),
+    "transposed draw": lambda rng, shape, p: (rng.random(shape[::-1]) >= p).T,
+    "helper cell": _keep_mask,
+    "torch.rand": _torch_rand,
+    "torch.bernoulli": _torch_bernoulli,
+    "a child generator per call": lambda rng, shape, p: np.random.default_rng(rng.integers(2 ** 63)).random(shape) >= p,
+    "spawned generator": lambda rng, shape, p: rng.spawn(1)[0].random(shape) >= p,
+}
+
+
+@pytest.mark.parametrize("grade_id", list(MASK_KINDS))
+@pytest.mark.parametrize("style", list(HONEST_DRAWERS))
+def test_an_honest_mask_in_any_style_gets_full_marks(grade_id, style):
+    result = judge_drawer(grade_id, HONEST_DRAWERS[style])
+    assert result.passed, result.reason
+
+
+def _layer_result(layer_class):
+    return judge("ch03", "Dropout", payload_of(lambda ns: collect.layer("Dropout", layer_class), {}))
+
+
+@pytest.mark.parametrize("build_rng", [
+    lambda rng: np.random.default_rng(rng),                    # default_rng(Generator) is that generator
+    lambda rng: (rng or np.random.default_rng()).spawn(1)[0],  # a child stream of the given generator
+], ids=["default_rng(rng)", "spawned"])
+def test_a_layer_that_wraps_or_spawns_its_generator_gets_full_marks(build_rng):
+    result = _layer_result(layer_drawing(HONEST_DRAWERS["reference"], build_rng))
+    assert result.passed, result.reason
+
+
+class RotatingBlock:
+    """Exactly (1 - p_drop) * n kept units in one contiguous block that moves on every call: the kept
+    fraction is exact and two calls differ, but the units are not independent (once got full marks)."""
+
+    def __init__(self):
+        self.offset = 0
+
+    def __call__(self, rng, shape, p_drop):
+        n = math.prod(shape)
+        self.offset += 1 + n // 7
+        return ((np.arange(n) + self.offset) % n < round((1 - p_drop) * n)).reshape(shape)
+
+
+class ReusedMask:
+    """One uniform draw per shape, kept for every later call (a cached mask)."""
+
+    def __init__(self):
+        self.uniforms = {}
+
+    def __call__(self, rng, shape, p_drop):
+        return self.uniforms.setdefault(tuple(shape), rng.random(shape)) >= p_drop
+
+
+class NudgedMask:
+    """The previous call's mask with 1% of its decisions redrawn: two calls differ, but barely."""
+
+    def __init__(self):
+        self.last = {}
+
+    def __call__(self, rng, shape, p_drop):
+        mask = self.last.get((tuple(shape), p_drop))
+        mask = rng.random(shape) >= p_drop if mask is None else mask.copy()
+        redraw = rng.random(shape) < 0.01
+        mask[redraw] = rng.random(int(redraw.sum())) >= p_drop
+        self.last[(tuple(shape), p_drop)] = mask
+        return mask
+
+
+def _shared_by_batch(rng, shape, p_drop):
+    return np.broadcast_to(rng.random((1,) + tuple(shape[1:])) >= p_drop, shape)  # rng.random(x.shape[1:])
+
+
+def _one_per_sample(rng, shape, p_drop):
+    return np.broadcast_to(rng.random((shape[0],) + (1,) * (len(shape) - 1)) >= p_drop, shape)
+
+
+def _random_block(rng, shape, p_drop):
+    """A contiguous block of exactly (1 - p_drop) * n units at a random place: random, but not independent."""
+    n = math.prod(shape)
+    return ((np.arange(n) + rng.integers(n)) % n < round((1 - p_drop) * n)).reshape(shape)
+
+
+BROKEN_DRAWERS = {  # name -> (a fresh drawer, words its reason must contain)
+    "one mask shared by the batch": (lambda: _shared_by_batch, "had the same keep decisions"),
+    "one decision per sample": (lambda: _one_per_sample, "independently"),
+    "rotating block": (RotatingBlock, "independently"),
+    "randomly placed block": (lambda: _random_block, "independently"),
+    "reseeded on every call": (lambda: lambda rng, shape, p: np.random.default_rng(0).random(shape) >= p, "same mask"),
+    "mask reused between calls": (ReusedMask, "same mask"),
+    "mask nudged between calls": (NudgedMask, "more than independent masks do"),
+}
+
+
+@pytest.mark.parametrize("grade_id", list(MASK_KINDS))
+@pytest.mark.parametrize("mistake", list(BROKEN_DRAWERS))
+def test_a_mask_that_breaks_the_rule_loses_its_function(grade_id, mistake):
+    make, words = BROKEN_DRAWERS[mistake]
+    result = judge_drawer(grade_id, make())
+    assert not result.passed
+    assert result.reason.startswith(f"{grade_id}:") and words in result.reason, result.reason
+
+
+@pytest.mark.parametrize("grade_id, words", [
+    ("vanilla_dropout_forward", "shared by the whole batch, e.g. rng.random(x.shape[1:])"),
+    ("spatial_dropout_forward", "shared by the whole batch, e.g. rng.random((1, C, 1, 1))"),
+    ("locked_dropout_forward", "shared by the whole batch, e.g. rng.random((1, 1, D))"),
+    ("dropconnect_forward", "one row of the mask used for every input unit"),
+    ("Dropout", "shared by the whole batch"),
+])
+def test_a_batch_shared_mask_is_named_in_the_reason(grade_id, words):
+    result = judge_drawer(grade_id, _shared_by_batch)
+    assert not result.passed and words in result.reason, result.reason
+
+
+def test_layers_that_copy_their_generator_repeat_each_others_masks_and_lose():
+    import copy
+    reference = HONEST_DRAWERS["reference"]
+    copied = _layer_result(layer_drawing(reference, lambda rng: copy.deepcopy(rng) if rng is not None
+                                         else np.random.default_rng()))
+    assert not copied.passed and "with the same rng" in copied.reason, copied.reason
+    seeded = _layer_result(layer_drawing(reference, lambda rng: rng if rng is not None else np.random.default_rng(0)))
+    assert not seeded.passed and "two layers built without an rng" in seeded.reason, seeded.reason
+
+
+def test_one_mask_shared_by_every_layer_loses():
+    shared = {}
+
+    def draw(rng, shape, p_drop):  # one module-level mask per shape, for every layer and call
+        return shared.setdefault(tuple(shape), rng.random(shape) >= p_drop)
+
+    result = _layer_result(layer_drawing(draw))
+    assert not result.passed and "same mask" in result.reason, result.reason

@@ -9,7 +9,8 @@ import numpy as np
 
 from dropout_collect import plans
 
-from ._core import ATOL, DELTA, RTOL, as_array, as_float, close, describe, fail, hoeffding, raised, require, value_of
+from . import masks
+from ._core import ATOL, DELTA, RTOL, as_array, as_float, close, describe, fail, raised, require, value_of
 
 FORWARD_NAMES = {"vanilla": "vanilla_dropout_forward", "inverted": "inverted_dropout_forward",
                  "spatial": "spatial_dropout_forward", "locked": "locked_dropout_forward"}
@@ -39,16 +40,76 @@ def _forward_result(record, name, call, x):
     return out, cache
 
 
-def _check_training(kind, name, call, x, out, cache, statistical):
+def _unit_axes(kind: str, ndim: int) -> tuple[str, ...]:
+    """What each axis of the keep decisions holds, in words (the decisions of spatial and locked
+    dropout are one per (sample, channel) and one per (sample, feature))."""
+    if kind == "spatial":
+        return ("samples", "channels")
+    if kind == "locked":
+        return ("samples", "features")
+    return {2: ("samples (rows of x)", "units (columns of x)"),
+            4: ("samples", "channels", "rows", "columns")}.get(ndim, tuple(f"entries along axis {i}" for i in range(ndim)))
+
+
+BATCH_SHARED = "is one mask shared by the whole batch, e.g. rng.random(x.shape[1:])?"
+
+
+def _dependence_hint(axis: int, test: masks.RateTest, first_axis_hint: str) -> str:
+    """A guess at the mistake, from the direction of the deviation and the axis."""
+    if test.observed < test.expected:
+        return " (an alternating pattern?)"
+    if axis == 0:
+        return f" ({first_axis_hint})"
+    return " (a block, a stripe, or one decision shared along this axis?)"
+
+
+def check_decisions(name: str, units: np.ndarray, p_drop: float, axes: tuple[str, ...], where: str,
+                    unit: str = "unit", first_axis_hint: str = BATCH_SHARED) -> None:
+    """The rule on one mask's keep decisions ``units``: no decision shared along an axis, kept fraction
+    ``1 - p_drop``, and independence along every axis (see :mod:`masks`; each test fails a correct mask
+    with probability < DELTA). Sharing is named first: it also throws the kept fraction off."""
+    mixed = units.any() and not units.all()  # all kept or all dropped: the kept fraction says what is wrong
+    for axis, axis_name in enumerate(axes):
+        if mixed and masks.constant_along(units, axis):
+            fail(name, f"{where}, all {units.shape[axis]} {axis_name} had the same keep decisions: each {unit} must "
+                       f"be kept or dropped independently ({first_axis_hint if axis == 0 else 'one decision shared along this axis?'})")
+    fraction = masks.kept_fraction(units, p_drop)
+    require(fraction.passed, name,
+            f"kept {fraction.observed:.4f} of {fraction.events} independent {unit}s {where}, expected "
+            f"{fraction.expected:.4f} ± {fraction.tolerance:.4f} (p_drop={p_drop} is the probability of DROPPING; "
+            f"a correct mask fails this with probability < {DELTA:g})")
+    for axis, axis_name in enumerate(axes):
+        test = masks.independent_along(units, axis, p_drop)
+        if test is not None and not test.passed:
+            fail(name, f"{where}, neighbouring {axis_name} agreed on {test.summary('pairs of keep decisions')}: "
+                       f"each {unit} must be kept or dropped independently"
+                       + _dependence_hint(axis, test, first_axis_hint))
+
+
+def check_fresh(name: str, first: np.ndarray, second: np.ndarray, p_drop: float, what: str, advice: str) -> None:
+    """Two masks that the rule draws independently (two calls, two layers) are independent draws."""
+    if np.array_equal(first, second):
+        fail(name, f"{what} drew the same mask: {advice}")
+    test = masks.independent_draws(first, second, p_drop)
+    require(test.passed, name, f"{what} agreed on {test.summary('keep decisions')}, more than independent masks "
+                               f"do: {advice}")
+
+
+FRESH_ADVICE = "draw a fresh one from rng on every call (do not reseed a generator inside the function or reuse a mask)"
+
+
+def _check_training(kind, name, call, x, out, cache, statistical) -> np.ndarray:
+    """Check one training call; return its keep decisions (one per unit, (sample, channel) or (sample, feature))."""
     inverted = kind != "vanilla"
     p_drop = call.p_drop
     require(cache["mask"] is not None, name, "in training with 0 < p_drop < 1 the cache must hold the keep-mask")
     mask = as_array(cache["mask"], name, 'cache["mask"]')
     require(mask.dtype == bool or np.isin(mask, (0, 1)).all(), name, "the mask must be boolean (True = kept)")
     try:
-        np.broadcast_shapes(mask.shape, x.shape)
+        broadcast = np.broadcast_shapes(mask.shape, x.shape)
     except ValueError:
-        fail(name, f"mask of shape {mask.shape} does not broadcast to x of shape {x.shape}")
+        broadcast = None
+    require(broadcast == x.shape, name, f"mask of shape {mask.shape} does not broadcast to x of shape {x.shape}")
     scale = as_float(cache["scale"], name, 'cache["scale"]')
     require(close(out, x * mask * scale), name, 'out must equal x * cache["mask"] * cache["scale"]')
     kept = out != 0
@@ -58,10 +119,10 @@ def _check_training(kind, name, call, x, out, cache, statistical):
                    f"of DROPPING, so about {1 - p_drop:.2f} should survive (did you use it as a keep probability?)")
     shared = _shared_axes(kind, x.ndim)
     if shared:
-        constant = kept.all(axis=shared) | (~kept).all(axis=shared)
         what = "channel" if kind == "spatial" else "feature over time"
-        require(constant.all(), name, f"for x of shape {call.shape} each (sample, {what}) must be kept or dropped "
-                                      "as a whole, but some were partly dropped (a mask per element?)")
+        require(masks.shared_along(kept, shared), name,
+                f"for x of shape {call.shape} each (sample, {what}) must be kept or dropped "
+                "as a whole, but some were partly dropped (a mask per element?)")
         units = kept.all(axis=shared)
     else:
         units = kept
@@ -72,10 +133,11 @@ def _check_training(kind, name, call, x, out, cache, statistical):
                    f"{'inverted dropout scales them by 1/(1-p_drop)' if inverted else 'vanilla dropout leaves them unscaled'}"
                    f" = {want:.4g}")
     if statistical:
-        tol = hoeffding(units.size)
-        require(abs(units.mean() - (1 - p_drop)) < tol, name,
-                f"kept {units.mean():.4f} of {units.size} independent units, expected {1 - p_drop:.4f} ± {tol:.4f} "
-                f"(p_drop={p_drop}; a correct mask fails this with probability < {DELTA:g})")
+        unit = {"spatial": "(sample, channel)", "locked": "(sample, feature)"}.get(kind, "unit")
+        shared_shape = {"spatial": "(1, C, 1, 1)", "locked": "(1, 1, D)"}.get(kind, "x.shape[1:]")
+        check_decisions(name, units, p_drop, _unit_axes(kind, x.ndim), f"for x of shape {call.shape} and p_drop={p_drop}",
+                        unit=unit, first_axis_hint=BATCH_SHARED.replace("x.shape[1:]", shared_shape))
+    return units
 
 
 def forward(records, kind: str, seed: int = 0) -> None:
@@ -98,8 +160,7 @@ def forward(records, kind: str, seed: int = 0) -> None:
         if call.purpose == "train":
             _check_training(kind, name, call, x, out, cache, statistical=True)
         elif call.purpose == "fresh":
-            _check_training(kind, name, call, x, out, cache, statistical=False)
-            fresh.append(out)
+            fresh.append((call, _check_training(kind, name, call, x, out, cache, statistical=False)))
         elif call.purpose == "eval":
             want = _expected_scale(kind, call.p_drop, False)
             if not close(out, x * want):
@@ -111,8 +172,8 @@ def forward(records, kind: str, seed: int = 0) -> None:
         elif call.purpose == "p1":
             require(np.isfinite(out).all() and (out == 0).all(), name,
                     "p_drop=1 in training must return all zeros (no NaN or inf: avoid dividing by 1 - p_drop = 0)")
-    require(not np.array_equal(fresh[0], fresh[1]), name,
-            "two calls drew the same mask: draw a fresh one from rng on every call")
+    (call, first), (_, second) = fresh
+    check_fresh(name, first, second, call.p_drop, f"two calls on the same x of shape {call.shape}", FRESH_ADVICE)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -256,18 +317,15 @@ def _layer_training_output(name, step, x, out) -> np.ndarray:
     if ratio.size and not close(ratio, np.full_like(ratio, scale)):
         fail(name, f"kept units must be scaled by 1/(1-p_drop) = {scale:.4g} (inverted dropout), but were multiplied "
                    f"by {np.median(ratio):.4g} (input of shape {step.shape}, p_drop={p_drop})")
-    tol = hoeffding(kept.size)
-    require(abs(kept.mean() - (1 - p_drop)) < tol, name,
-            f"kept {kept.mean():.4f} of {kept.size} units with p_drop={p_drop} (the probability of DROPPING), "
-            f"expected {1 - p_drop:.4f} ± {tol:.4f} (a correct mask fails this with probability < {DELTA:g})")
+    check_decisions(name, kept, p_drop, _unit_axes("inverted", kept.ndim),
+                    f"for an input of shape {step.shape} with p_drop={p_drop}")
     return kept
 
 
-def _layer_call(name, seed, step, record, kept, again) -> np.ndarray | None:
-    """Judge one forward or backward of the layer; return where the last forward kept units.
+def _layer_call(name, seed, step, record, kept) -> np.ndarray | None:
+    """Judge one forward or backward of the layer; return where its last forward kept units.
 
-    ``kept`` is that of the forward before (None after one in evaluation mode); ``again`` says
-    this forward repeats the previous step on the same input, so its mask must be a new one.
+    ``kept`` is that of the layer's forward before (None after one in evaluation mode).
     """
     data = plans.layer_array(seed, step)
     training = step.mode == "train"
@@ -278,10 +336,7 @@ def _layer_call(name, seed, step, record, kept, again) -> np.ndarray | None:
         if not training:
             require(close(got, data), name, "in evaluation mode forward must be the identity (out == x)")
             return None
-        new = _layer_training_output(name, step, data, got)
-        require(not (again and np.array_equal(kept, new)), name,
-                "two forward calls drew the same mask: draw a fresh one from the layer's rng on every call")
-        return new
+        return _layer_training_output(name, step, data, got)
     if not training:
         require(close(got, data), name, "in evaluation mode backward must pass dout through unchanged")
         return kept
@@ -292,29 +347,61 @@ def _layer_call(name, seed, step, record, kept, again) -> np.ndarray | None:
     return kept
 
 
+def _layer_fresh(name, step, before: str, units, earlier_units) -> None:
+    """Two training forwards on one input, by one layer or two, drew independent masks."""
+    shape = f"of shape {step.shape}"
+    if before == step.layer:
+        what, advice = f"two forward calls on the same input {shape}", "draw a fresh one from the layer's rng on every call"
+    elif plans.LAYER_BUILT_WITH_RNG[step.layer]:
+        what, advice = (f"two layers built one after the other with the same rng, on the same input {shape},",
+                        "each layer must draw its masks from the rng it was given (do not copy or reseed it, "
+                        "and do not share a mask between layers)")
+    else:
+        what, advice = (f"two layers built without an rng (Dropout({step.p_drop})), on the same input {shape},",
+                        "when rng is None make a new unseeded generator, np.random.default_rng() (no fixed seed)")
+    check_fresh(name, earlier_units, units, plans.LAYER_P, what, advice)
+
+
+def _layer_built(name, step, record) -> None:
+    built = f"Dropout({step.p_drop}, rng=rng)" if plans.LAYER_BUILT_WITH_RNG[step.layer] else f"Dropout({step.p_drop})"
+    value_of(record, name, f"when built as {built}")
+    require(_flag(record.get("training"), name, "of a new layer") is True, name,
+            "a new layer must start in training mode (.training True)")
+
+
 def layer(records, seed: int = 0) -> None:
-    """The layer's hidden test (:func:`plans.layer_plan`), step by step, on inputs regenerated here."""
+    """The layer's hidden test (:func:`plans.layer_plan`), step by step, on inputs regenerated here.
+
+    Every training forward is checked for the rule (:func:`check_decisions`), and every two
+    training forwards on the same input (``key``), by one layer or two, for independent masks.
+    """
     name = "Dropout"
     steps = plans.layer_plan()
     _count(records, len(steps), name)
-    kept = None
-    for index, (step, record) in enumerate(zip(steps, records)):
+    kept = {}     # layer -> keep decisions of its last forward (None after one in evaluation mode)
+    drawn = {}    # input key -> [(layer, keep decisions)] of the training forwards on it so far
+    for step, record in zip(steps, records):
         if step.action == "invalid":
             _must_raise_value_error(record, name, f"Dropout({step.p_drop}) is not a valid layer (p_drop must lie in [0, 1])")
         elif step.action == "init":
-            value_of(record, name, f"when built as Dropout({step.p_drop}, rng=rng)")
-            require(_flag(record.get("training"), name, "of a new layer") is True, name,
-                    "a new layer must start in training mode (.training True)")
+            _layer_built(name, step, record)
         elif step.action in ("eval", "train"):
             value_of(record, name, f"on .{step.action}()")
             want = step.action == "train"
             require(_flag(record.get("training"), name, f"after .{step.action}()") is want, name,
                     f".{step.action}() must set .training to {want}")
         else:
-            kept = _layer_call(name, seed, step, record, kept, again=index > 0 and steps[index - 1] == step)
+            kept[step.layer] = _layer_call(name, seed, step, record, kept.get(step.layer))
+            if step.action == "forward" and step.mode == "train":
+                for before, units in drawn.get(step.key, []):
+                    _layer_fresh(name, step, before, kept[step.layer], units)
+                drawn.setdefault(step.key, []).append((step.layer, kept[step.layer]))
 
 
 # ----------------------------------------------------------------------------- DropConnect (chapter 7)
+
+DROPCONNECT_AXES = ("input units (rows of the mask)", "output units (columns of the mask)")
+
 
 def _dropconnect_cache(name, cache, W):
     """The mask and scale of a DropConnect training cache."""
@@ -351,19 +438,19 @@ def dropconnect_forward(records, seed: int = 0) -> None:
                                                 f"p_drop={call.p_drop} (inverted scaling), got {scale:.4g}")
         require(_close_product(out, x @ (W * mask * scale) + b), name,
                 f'out must equal x @ (W * cache["mask"] * cache["scale"]) + b ({where})')
+        kept = mask.astype(bool)
         if call.purpose == "fresh":
-            fresh.append(mask)
+            fresh.append((call.p_drop, kept))
             continue
-        rate = float(mask.mean())
-        tol = hoeffding(mask.size)
-        if abs(rate - call.p_drop) < tol:
+        rate = float(kept.mean())
+        if abs(rate - call.p_drop) < masks.kept_fraction(kept, call.p_drop).tolerance:
             fail(name, f"kept {rate:.2f} of the weights with p_drop={call.p_drop}: p_drop is the probability of "
                        f"DROPPING, so about {1 - call.p_drop:.2f} should be kept")
-        require(abs(rate - (1 - call.p_drop)) < tol, name,
-                f"kept {rate:.4f} of {mask.size} weights, expected {1 - call.p_drop:.4f} ± {tol:.4f} "
-                f"(p_drop={call.p_drop}; a correct mask fails this with probability < {DELTA:g})")
-    require(not np.array_equal(fresh[0], fresh[1]), name,
-            "two calls drew the same mask: draw a fresh one from rng on every call")
+        check_decisions(name, kept, call.p_drop, DROPCONNECT_AXES, f"for W of shape {W.shape} and p_drop={call.p_drop}",
+                        unit="weight", first_axis_hint="is one row of the mask used for every input unit, "
+                                                        "e.g. rng.random(W.shape[1:])?")
+    (p_drop, first), (_, second) = fresh
+    check_fresh(name, first, second, p_drop, "two calls on the same x, W, b", FRESH_ADVICE)
 
 
 def dropconnect_backward(records, seed: int = 0) -> None:

@@ -20,7 +20,8 @@ from torch.nn import functional as F
 from dropout_collect import torch_plans as plans
 from dropout_collect import wire
 
-from ._core import DELTA, as_array, as_float, describe, fail, hoeffding, require, value_of
+from . import masks
+from ._core import DELTA, as_array, as_float, describe, fail, require, value_of
 
 RTOL = 1e-4   # float32 work in another order (shuffled rows, batched passes, log_softmax + nll) stays far inside
 ATOL = 1e-6
@@ -113,10 +114,10 @@ def _check_inside(name: str, phase, inside, h_eval, h_batch) -> None:
             f"two forward passes {where} gave the same output: dropout is not active")
     units = np.concatenate([h_eval > 1e-3] * 2)   # units a drop can be seen on
     kept = np.concatenate(outs)[units] > np.concatenate([h_eval] * 2)[units]
-    tol = hoeffding(kept.size)
-    require(abs(kept.mean() - (1 - plans.MC_P)) < tol, name,
-            f"{where} dropout kept {kept.mean():.3f} of {kept.size} units, expected {1 - plans.MC_P:.3f} ± {tol:.3f} "
-            f"(a correct context fails this with probability < {DELTA:g})")
+    fraction = masks.kept_fraction(kept, plans.MC_P)
+    require(fraction.passed, name,
+            f"{where} dropout kept {fraction.observed:.3f} of {kept.size} units, expected {fraction.expected:.3f} ± "
+            f"{fraction.tolerance:.3f} (a correct context fails this with probability < {DELTA:g})")
 
 
 def _check_modes(name: str, observed, expected, when: str, hint: str) -> None:
@@ -178,13 +179,13 @@ def _predict_expected(seed: int):
     bn_train = plans.predict_model(seed).eval()
     bn_train[1].train()
     z_batch = _forward(bn_train[:4], x)  # without the final dropout
-    masks = np.array(list(itertools.product((0.0, 1.0), repeat=z.shape[1])))
-    return z, _softmax_candidates(z, masks), _softmax_candidates(z_batch, masks), masks
+    keep_masks = np.array(list(itertools.product((0.0, 1.0), repeat=z.shape[1])))
+    return z, _softmax_candidates(z, keep_masks), _softmax_candidates(z_batch, keep_masks), keep_masks
 
 
-def _softmax_candidates(z: np.ndarray, masks: np.ndarray) -> np.ndarray:
+def _softmax_candidates(z: np.ndarray, keep_masks: np.ndarray) -> np.ndarray:
     """``(2^K, N, K)``: the softmax of each input's logits under each keep-mask, inverted scaling."""
-    scaled = z[None] * masks[:, None, :] / (1 - plans.MC_P)
+    scaled = z[None] * keep_masks[:, None, :] / (1 - plans.MC_P)
     scaled -= scaled.max(-1, keepdims=True)
     e = np.exp(scaled)
     return e / e.sum(-1, keepdims=True)
@@ -201,7 +202,7 @@ def mc_dropout_predict(records, seed: int = 0) -> None:
     """Softmax samples of one dropout mask each, BatchNorm in eval, the model unchanged afterwards."""
     name = "mc_dropout_predict"
     record, = _records(records, 1, name)
-    z, candidates, batch_candidates, masks = _predict_expected(seed)
+    z, candidates, batch_candidates, candidate_masks = _predict_expected(seed)
     n, k = z.shape
     t = plans.MC_T
     value = value_of(record, name, f"for T={t} passes on x of shape ({n}, 5)")
@@ -223,11 +224,11 @@ def mc_dropout_predict(records, seed: int = 0) -> None:
                    f"(BatchNorm in evaluation mode); {int((~ok).sum())} of {ok.size} were not")
     require(not all(np.array_equal(probs[0], probs[i]) for i in range(1, t)), name,
             "the T samples are identical: draw a fresh dropout mask on every pass")
-    kept = masks[best]  # (T, N, K) keep-decisions that explain the samples
-    tol = hoeffding(kept.size)
-    require(abs(kept.mean() - (1 - plans.MC_P)) < tol, name,
-            f"dropout kept {kept.mean():.3f} of {kept.size} logits, expected {1 - plans.MC_P:.3f} ± {tol:.3f} "
-            f"(a correct answer fails this with probability < {DELTA:g})")
+    kept = candidate_masks[best]  # (T, N, K) keep-decisions that explain the samples
+    fraction = masks.kept_fraction(kept.astype(bool), plans.MC_P)
+    require(fraction.passed, name,
+            f"dropout kept {fraction.observed:.3f} of {kept.size} logits, expected {fraction.expected:.3f} ± "
+            f"{fraction.tolerance:.3f} (a correct answer fails this with probability < {DELTA:g})")
     tracked = record.get("requires_grad")
     require(tracked is False, name, "the returned probabilities track gradients: run the passes under torch.no_grad()")
     after_modes = _modes(value_of(_field(record, "after_modes", name), name, "afterwards"), name)

@@ -89,14 +89,17 @@ def layer(grade_id: str, cls, seed: int = 0) -> None:
 
     "init", "eval" and "train" records also hold ``training``, the layer's flag after the step.
     Every step runs even if an earlier one failed (the verdict reads them in order); without a
-    layer object only the "invalid" steps can run.
+    layer object only the "invalid" steps can run. Each step acts on the layer it names.
     """
     rng = plans.student_rng(seed)
-    obj = None
+    layers = {}
     records = []
     for step in plans.layer_plan():
+        obj = layers.get(step.layer)
         if step.action == "init":
-            record, obj = _call(cls, step.p_drop, rng=rng)
+            given = {"rng": rng} if plans.LAYER_BUILT_WITH_RNG[step.layer] else {}
+            record, obj = _call(cls, step.p_drop, **given)
+            layers[step.layer] = obj
         elif step.action == "invalid":
             record = invoke(_as_value_error(cls), step.p_drop)
         elif obj is None:

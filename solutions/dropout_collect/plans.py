@@ -123,15 +123,25 @@ LAYER_EVAL_SHAPE = (4, 5)
 class LayerStep:
     """One step of the layer's hidden test, in order.
 
-    ``action`` is "init" (``Dropout(LAYER_P, rng=rng)``), "forward", "backward", "eval",
-    "train" (the mode switches) or "invalid" (``Dropout(p)`` for a ``p`` of ``INVALID_P``).
-    ``mode`` is the mode the layer should be in; ``key`` names the input (see :func:`layer_array`).
+    ``action`` is "init" (``Dropout(LAYER_P, rng=rng)``, or ``Dropout(LAYER_P)`` for a layer
+    built without one), "forward", "backward", "eval", "train" (the mode switches) or "invalid"
+    (``Dropout(p)`` for a ``p`` of ``INVALID_P``). ``mode`` is the mode the layer should be in;
+    ``key`` names the input (see :func:`layer_array`); ``layer`` names the layer object the step
+    acts on (see :data:`LAYER_BUILT_WITH_RNG`).
     """
     action: str
     mode: str = "train"
     shape: tuple = ()
     key: int = 0
     p_drop: float = LAYER_P
+    layer: str = "main"
+
+
+# The layers of the hidden test, and whether each is given the test's rng. "twin_a" and "twin_b"
+# are built one after the other from that rng and draw from it in turn, so their masks on one
+# input are independent (a layer that copies or reseeds its generator, or shares a mask, repeats
+# the other's). "own_a" and "own_b" are built without one: each makes its own unseeded generator.
+LAYER_BUILT_WITH_RNG = {"main": True, "twin_a": True, "twin_b": True, "own_a": False, "own_b": False}
 
 
 def layer_plan() -> list[LayerStep]:
@@ -144,6 +154,10 @@ def layer_plan() -> list[LayerStep]:
               LayerStep("backward", "eval", LAYER_EVAL_SHAPE, 521),
               LayerStep("train"), LayerStep("forward", shape=LAYER_SHAPES[0], key=522),
               LayerStep("backward", shape=LAYER_SHAPES[0], key=523)]
+    # Two new layers on one rng, then two without one: each pair's masks on one input independent.
+    for pair, key in ((("twin_a", "twin_b"), 530), (("own_a", "own_b"), 540)):
+        steps += [LayerStep("init", layer=name) for name in pair]
+        steps += [LayerStep("forward", shape=LAYER_SHAPES[0], key=key, layer=name) for name in pair]
     steps += [LayerStep("invalid", p_drop=p) for p in INVALID_P]
     return steps
 
