@@ -309,10 +309,12 @@ def _choose_one(key, candidates: list[Upload], picks: set[str], latest: bool, pl
 
 
 def describe_time(when: datetime | None, source: str | None, note: str = "") -> str:
+    """``2026-10-05T23:30:00-04:00 from blackboard``, or why there is none; a time the LMS wrote but was not used is said."""
     if when is None:
-        return f"no time ({note})" if note else ("no time (Canvas marked it LATE)" if source == "canvas-late-marker"
-                                                 else "no time")
-    return f"{when.isoformat()} from {source}"
+        shown = "no time (Canvas marked it LATE)" if source == "canvas-late-marker" else "no time"
+    else:
+        shown = f"{when.isoformat()} from {source}"
+    return f"{shown} ({note})" if note else shown
 
 
 def build(claimed: list, given: str | None, roster: RosterIndex | None, *, allow_unmatched: bool,
