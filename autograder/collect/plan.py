@@ -16,6 +16,9 @@ from .lms_names import Claim, Person, claim_file, claim_folder, safe_id
 from .roster import NO_MATCH, Match, RosterIndex
 
 PICK = "--pick FILE"
+# Times recorded for want of an LMS record; late penalties ignore them unless the course file says otherwise.
+UNTRUSTED_TIMES = {"file-mtime": "the file's own time, not an LMS record",
+                   "canvas-late-marker": "Canvas marked it LATE; the time is the file's own"}
 ORDER_NAMES = {"canvas-attachment": "Canvas attachment id", "blackboard-attempt": "Blackboard attempt time",
                "gradescope-created": "Gradescope submission time", "file-time": "file time"}
 
@@ -314,6 +317,8 @@ def describe_time(when: datetime | None, source: str | None, note: str = "") -> 
         shown = "no time (Canvas marked it LATE)" if source == "canvas-late-marker" else "no time"
     else:
         shown = f"{when.isoformat()} from {source}"
+        if source in UNTRUSTED_TIMES:
+            shown += f" ({UNTRUSTED_TIMES[source]})"
     return f"{shown} ({note})" if note else shown
 
 
