@@ -11,7 +11,8 @@ files read it; readers ignore fields they do not know.
 
 Sources of the time, most to least trusted: ``timestamps.csv`` (the instructor's, via
 ``collect --timestamps``), ``gradescope`` (``created_at`` in its metadata), ``blackboard`` (the
-attempt's time in the file name), ``canvas-late-marker`` (Canvas put ``LATE`` in the name; the
+attempt's time in the prefix Blackboard writes, read in course.toml's ``[lms] timezone``; never
+the student's part of the name), ``canvas-late-marker`` (Canvas put ``LATE`` in the name; the
 time is the file's own) and ``file-mtime`` (the file's own time, which an LMS may not have set).
 """
 from __future__ import annotations

@@ -161,7 +161,7 @@ def test_a_notebook_of_another_assignment_never_replaces_that_assignments_submis
     got = collect(export(tmp_path / "ch03", ch03), course)
     assert b"graded ch02" in filed(course)["smithann_1", "ch02"]
     (held,) = got.held
-    assert held.files == ("smithann_1_800010_mine.ipynb",) and "came in the export of ch03" in held.why
+    assert held.files == ("smithann_1_800010_mine.ipynb",) and "came in an LMS export of ch03" in held.why
     assert ("kimdi_4", "ch02") in pairs(got)  # nothing to replace: filed under its own assignment, with a note
     assert any("kimdi_4_800013_c.ipynb: is ch02 by its cells or name" in n for n in got.notes)
 
@@ -283,3 +283,36 @@ def test_help_explains_every_option(capsys):
     for option in ("--assignment", "--roster", "--allow-unmatched", "--pick", "--latest", "--dry-run",
                    "--timestamps", "canvas_id", "moodle_id", "blackboard_login", "gradescope_sid", "[lms] timezone"):
         assert option in text
+
+
+def test_an_export_split_between_assignments_replaces_nothing_it_cannot_place(tmp_path):
+    course = tmp_path / "course"
+    collect(export(tmp_path / "ch02", {"smithann_1_800001_ch02.ipynb": notebook("ch02", "graded ch02")}), course)
+    split = {"smithann_1_800010_mine.ipynb": notebook("ch02", "stray ch02"),
+             "leebo_2_800011_a.ipynb": notebook("ch03", "bo's ch03")}
+    got = collect(export(tmp_path / "mixed", split), course)
+    (held,) = got.held
+    assert "does not tell" in held.why and "--assignment" in held.why
+    assert b"graded ch02" in filed(course)["smithann_1", "ch02"] and ("leebo_2", "ch03") in pairs(got)
+
+
+def test_a_time_for_a_held_submission_waits_and_the_class_is_collected(tmp_path):
+    lms = export(tmp_path / "lms", {"bob/ch02.ipynb": notebook(text="1"), "bob/ch02 (2).ipynb": notebook(text="2"),
+                                    "alice/ch02.ipynb": notebook()})
+    times = tmp_path / "times.csv"
+    times.write_text("student,assignment,submitted_at\nbob,ch02,2026-10-05T20:00:00+02:00\n"
+                     "alice,ch02,2026-10-05T21:00:00+02:00\n")
+    got = collect(lms, tmp_path / "course", timestamps=times)
+    assert pairs(got) == [("alice", "ch02")] and info(tmp_path / "course", "alice", "ch02").source == "timestamps.csv"
+    assert any("line 2: bob/ch02 is held" in note for note in got.notes)
+
+
+def test_a_dry_run_shows_moves_and_replacements_it_would_make(tmp_path, roster):
+    course = tmp_path / "course"
+    collect(export(tmp_path / "first", {"obrienseán_12345_900001_ch02.ipynb": notebook(text="v1")}), course)
+    before = tree_digest(course)
+    got = collect(export(tmp_path / "second", {"obrienseán_12345_900002_ch02.ipynb": notebook(text="v2")}), course,
+                  roster=roster, dry_run=True)
+    assert "move submitted/obrienseán_12345/ch02 to submitted/s1/ch02" in got.planned
+    assert any("replaces the earlier copy: a newer submission by Canvas attachment id" in line for line in got.planned)
+    assert tree_digest(course) == before and len(got) == 0

@@ -147,13 +147,18 @@ def _check_picks(picks: set[str], found) -> None:
 
 
 def _plan_lines(plan: Plan, filing) -> list[str]:
-    lines = []
+    """One line per submission to file, and one per earlier folder to move: what --dry-run prints."""
+    lines = [f"move submitted/{folder}/{a} to submitted/{s}/{a}" + (" (identical: the earlier copy goes to "
+                                                                     "the backup)" if identical else "")
+             for folder, s, a, identical in filing.moves]
     for (student, assignment), u in sorted(plan.copies.items()):
         info = filing.info[student, assignment]
         how = plan.matched_by.get(u.person)
         who = f"{student} ({u.person.lms} {u.person.label}" + (f", roster by {how})" if how else ")")
+        replacing = filing.replaces.get((student, assignment))
         lines.append(f"{who} {assignment} <- {u.found.name}; time: "
-                     f"{describe_time(info.submitted_at, info.source, info.time_note)}")
+                     f"{describe_time(info.submitted_at, info.source, info.time_note)}"
+                     + (f"; replaces the earlier copy: {replacing}" if replacing else ""))
     return lines
 
 

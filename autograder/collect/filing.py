@@ -117,7 +117,7 @@ def _may_replace(plan: Plan, key, u: Upload, before: SubmissionInfo | None) -> b
     if key in plan.picked:
         return True
     if u.export_assignment:
-        plan.hold(student, assignment, [u], f"is {assignment} by its cells or name but came in the export of "
+        plan.hold(student, assignment, [u], f"is {assignment} by its cells or name but came in an LMS export of "
                                             f"{u.export_assignment}; the course already holds another "
                                             f"{assignment} submission, which it would replace",
                   f"{PICK} if it is {student}'s resubmission of {assignment}")
@@ -280,10 +280,16 @@ def apply_times(plan: Plan, filing: Filing, given: dict, course: Path, times_fil
     """
     submitted = _submitted(course)
     earlier = earlier_folders(course)
+    held = {(h.who.casefold(), h.assignment) for h in plan.held}
     for (student_key, assignment), (when, student, line) in sorted(given.items()):
         key = next((k for k in filing.info if k[0].casefold() == student_key and k[1] == assignment), None)
         if key is not None:
             filing.info[key] = replace(filing.info[key], submitted_at=when, source="timestamps.csv")
+            continue
+        if (student_key, assignment) in held:
+            # One student's hold must not stop the class; the time is used once the hold is resolved.
+            plan.notes.append(f"{times_file} line {line}: {student}/{assignment} is held, so its time is not "
+                              f"recorded yet; give the times file again when you collect it")
             continue
         name = earlier.get(student_key)
         notebook = Course(course).submitted_notebook(name, assignment) if name else None

@@ -16,6 +16,7 @@ from .lms_names import Claim, Person, claim_file, claim_folder, safe_id
 from .roster import NO_MATCH, Match, RosterIndex
 
 PICK = "--pick FILE"
+UNCLEAR = "an assignment it does not tell (its notebooks are split between assignments; pass --assignment)"
 # Times recorded for want of an LMS record; late penalties ignore them unless the course file says otherwise.
 UNTRUSTED_TIMES = {"file-mtime": "the file's own time, not an LMS record",
                    "canvas-late-marker": "Canvas marked it LATE; the time is the file's own"}
@@ -31,7 +32,7 @@ class Upload:
     person: Person
     claim: Claim
     assignment: str
-    export_assignment: str = ""   # the assignment the rest of its LMS export is for, when that differs
+    export_assignment: str = ""   # the assignment its LMS export is for, when that differs or is unclear
 
     @property
     def order(self) -> str:
@@ -117,7 +118,11 @@ def _own_assignment(item: Found, claim: Claim, plan: Plan) -> tuple[str | None, 
 
 
 def _export_assignments(owned: list, given: str | None) -> dict[str, str]:
-    """Per LMS export: the assignment it is for (the title Blackboard wrote, else most of its notebooks)."""
+    """Per LMS export: the assignment it is for (the title Blackboard wrote, else most of its notebooks).
+
+    An export whose notebooks are split evenly between assignments is ``UNCLEAR``: its notebooks
+    are filed under their own assignments only where they replace nothing.
+    """
     votes = {}
     for (_, claim), own in owned:
         if claim.export:
@@ -133,6 +138,8 @@ def _export_assignments(owned: list, given: str | None) -> dict[str, str]:
             found[export] = next(iter(titled))
         elif top * 2 > sum(known.values()):
             found[export] = next(a for a, n in known.items() if n == top)
+        elif len(known) > 1:
+            found[export] = UNCLEAR
     return found
 
 
@@ -153,11 +160,11 @@ def assign(claimed: list, given: str | None, plan: Plan) -> list[tuple[Found, Cl
             out.append((item, claim, given, ""))
         elif own:
             misplaced = export if export and export != own else ""
-            if misplaced:
+            if misplaced and misplaced != UNCLEAR:
                 plan.notes.append(f"{item.name}: is {own} by its cells or name, though the rest of its {claim.export} "
                                   f"export is {misplaced}: filed under {own} only where that replaces nothing")
             out.append((item, claim, own, misplaced))
-        elif export:
+        elif export and export != UNCLEAR:
             out.append((item, claim, export, ""))
         else:
             named = assignments_named(claim.original.removesuffix(".ipynb"))
@@ -172,12 +179,15 @@ def assign(claimed: list, given: str | None, plan: Plan) -> list[tuple[Found, Cl
 
 def identify(uploads: list[Upload], roster: RosterIndex | None, allow_unmatched: bool, plan: Plan) -> list[Upload]:
     """The uploads that have a folder; the others are held or listed as unmatched."""
-    people = sorted({u.person for u in uploads}, key=lambda p: (p.lms, p.label, p.lms_id))
+    of_person = {}
+    for u in uploads:
+        of_person.setdefault(u.person, []).append(u)
+    people = sorted(of_person, key=lambda p: (p.lms, p.label, p.lms_id))
     matches = {p: roster.match(p) if roster else NO_MATCH for p in people}
     blocked = set()
     for person in people:
         match = matches[person]
-        mine = [u for u in uploads if u.person == person]
+        mine = of_person[person]
         if len(match.ids) > 1:
             plan.hold(person.shown, "", mine, f"matches several roster entries by {match.how}: "
                                               f"{', '.join(sorted(match.ids))}",
@@ -196,7 +206,7 @@ def identify(uploads: list[Upload], roster: RosterIndex | None, allow_unmatched:
             if roster is not None:
                 plan.not_on_roster.append(plan.student_of[person])
     blocked |= _name_guesses(uploads, matches, plan, blocked)
-    blocked |= _shared_folders(people, roster, plan, uploads, blocked)
+    blocked |= _shared_folders(people, roster, plan, of_person, blocked)
     return [u for u in uploads if u not in blocked]
 
 
@@ -218,10 +228,10 @@ def _name_guesses(uploads, matches: dict, plan: Plan, blocked: set) -> set:
     return held
 
 
-def _shared_folders(people, roster, plan: Plan, uploads, blocked: set) -> set:
+def _shared_folders(people, roster, plan: Plan, of_person: dict, blocked: set) -> set:
     """People who would share a folder are held, all but a roster student in their own folder."""
     owners = {i.casefold(): {("roster", i)} for i in roster.ids} if roster else {}
-    mine = {p: [u for u in uploads if u.person == p and u not in blocked] for p in people}
+    mine = {p: [u for u in of_person[p] if u not in blocked] for p in people}
     for person in people:
         student = plan.student_of.get(person)
         if student and mine[person]:
@@ -287,7 +297,7 @@ def _choose_one(key, candidates: list[Upload], picks: set[str], latest: bool, pl
     stray = [u for u in misplaced if u.found.sha256 not in contents]
     if proper and stray:
         # A notebook of this assignment found in another assignment's export never beats one handed in here.
-        plan.hold(student, assignment, stray, f"is {assignment} by its cells or name but came in the export of "
+        plan.hold(student, assignment, stray, f"is {assignment} by its cells or name but came in an LMS export of "
                                               f"{stray[0].export_assignment}, beside another {assignment} "
                                               f"submission", f"{PICK} to take it as {student}'s {assignment}")
         candidates = proper
