@@ -126,6 +126,10 @@ EXPECTED = {
     "nbformat_5": (ZERO, "not a notebook"),
     "extra_cells": (FULL, None),
     "missing_answer_cell": (SECOND_LOST, (NOT_IMPLEMENTED, "is not defined")),
+    # --- masks that break the rule "each unit kept independently, a fresh mask on every call"
+    "mask_shared_by_batch": (FIRST_LOST, "had the same keep decisions"),  # rng.random(x.shape[1:])
+    "mask_rotating_block": (ZERO, "independently"),  # exact kept fraction, differs between calls
+    "mask_reseeded_every_call": (SECOND_LOST, "same mask"),  # np.random.default_rng(0) inside
 }
 
 # Whether the static screening must flag the submission (flags never change points).
@@ -455,6 +459,32 @@ finally:
 print("FILLED " + json.dumps({{"bytes": _written, "stopped": _stopped}}))
 """
 
+
+def _edit_answer(function: str, old: str, new: str):
+    """Replace ``old`` by ``new`` in the answer cell that defines ``function``."""
+    def edit(nb, target):
+        answer = _answer(nb, function)
+        assert old in answer.source, (function, old)
+        answer.source = answer.source.replace(old, new)
+    return edit
+
+
+def _both(*edits):
+    def edit(nb, target):
+        for one in edits:
+            one(nb, target)
+    return edit
+
+
+_MASK_LINE = "rng.random(x.shape) >= p_drop"
+_ROTATING_BLOCK = """\
+_block = {"offset": 0}
+def _rotating_block(shape, p_drop):
+    n = int(np.prod(shape))
+    _block["offset"] += 1 + n // 7
+    return ((np.arange(n) + _block["offset"]) % n < round((1 - p_drop) * n)).reshape(shape)
+"""
+
 EDITS = {
     # on bob's stubs
     "writes_checks_module_dict": _prefix_first_answer('vars(checks)["check_forward"] = lambda *a, **k: None\n'),
@@ -527,6 +557,11 @@ EDITS = {
         "# I did not copy from solutions/dropout_reference, I promise (no gradebook.db either)\n"),
     "extra_cells": _extra_cells,
     "missing_answer_cell": _missing_answer,
+    "mask_shared_by_batch": _edit_answer(VANILLA, _MASK_LINE, "rng.random(x.shape[1:]) >= p_drop"),
+    "mask_rotating_block": _both(_prefix_first_answer(_ROTATING_BLOCK),
+                                 _edit_answer(VANILLA, _MASK_LINE, "_rotating_block(x.shape, p_drop)"),
+                                 _edit_answer(INVERTED, _MASK_LINE, "_rotating_block(x.shape, p_drop)")),
+    "mask_reseeded_every_call": _edit_answer(INVERTED, _MASK_LINE, "np.random.default_rng(0).random(x.shape) >= p_drop"),
 }
 
 FILES = {

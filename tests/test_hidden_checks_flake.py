@@ -3,35 +3,53 @@
 Each seed runs the reference through every NumPy collector that takes a seed and judges the
 records with the matching verdict at that seed (the graded notebooks use seed 0).
 
-What can fail correct code, per seed, each with probability below ``DELTA = 1e-11``:
+What can fail correct code: the rate tests of ``dropout_checks.masks`` (kept fraction,
+independence of neighbours along each axis, independence of two calls' or two layers' masks),
+each with probability below ``DELTA = 1e-11`` (Hoeffding), counted here by wrapping
+``masks.rate_test``:
 
-* the forwards (200 seeds; they are the slow part): 14 keep-rate checks (Hoeffding; vanilla 2,
-  inverted 4, spatial 6, locked 2) and 4 "two fresh masks differ" checks (below 2**-4000);
-* the rest (1000 seeds): the layer's 5 keep-rate and 2 fresh-mask checks, DropConnect's 2
-  keep-rate and 1 fresh-mask check, and DropConnect's backward refusing a mask that keeps all
-  or none of 2000 weights (below 0.6**2000). The backward and expectation verdicts are exact.
+* the forwards (200 seeds; they are the slow part): 50 per seed (vanilla 7, inverted 17,
+  spatial 19, locked 7);
+* the rest (1000 seeds): the layer's 35 and DropConnect's 9 per seed.
 
-The union bound puts this file's false-failure rate below (200 * 18 + 1000 * 11) * 1e-11
-= 1.5e-7: a failure here means a check is wrong, not unlucky.
+Beside these, a correct mask is constant along an axis with probability below 1e-70 per check
+(``masks.constant_along``) and DropConnect's backward refuses a mask that keeps all or none of
+2000 weights (below 0.6**2000); the backward and expectation verdicts are exact.
+
+The union bound puts this file's false-failure rate below (200 * 50 + 1000 * 44) * 1e-11
+= 5.4e-7: a failure here means a check is wrong, not unlucky. Over a class, every graded
+function of one student runs 99 rate tests (the 94 above and the 5 keep-rate tests of
+``enable_mc_dropout`` and ``mc_dropout_predict``): 500 students make 49,500 tests and a
+false-failure rate below 5e-7 for the whole class.
 
 Speed: the records skip the wire format (compressing every array thousands of times would take
 minutes); ``test_verdicts_numpy`` covers the same collectors and verdicts through a JSON round
 trip. Here the values are handed over as :func:`dropout_collect.wire.decode` would return them.
 """
+import collections
+import contextlib
+
 import numpy as np
 import pytest
 
 import dropout_reference as ref
 from autograder import sample_class
-from dropout_checks import DELTA, Failure
+from dropout_checks import DELTA, Failure, masks
 from dropout_checks import numpy_verdicts as verdicts
+from dropout_checks import torch_verdicts
 from dropout_collect import capture, core, wire
 from dropout_collect import numpy_collectors as collect
+from dropout_collect import torch_collectors
 
 FORWARD_SEEDS = range(200)
 SEEDS = range(1000)
-FORWARD_CHECKS_PER_SEED = 18
-OTHER_CHECKS_PER_SEED = 11
+# rate tests per seed, per verdict (the docstring's figures; a test below counts them)
+FORWARD_CHECKS = {"vanilla": 7, "inverted": 17, "spatial": 19, "locked": 7}
+OTHER_CHECKS = {"Dropout": 35, "dropconnect_forward": 9}
+TORCH_CHECKS = {"enable_mc_dropout": 4, "mc_dropout_predict": 1}
+FORWARD_CHECKS_PER_SEED = sum(FORWARD_CHECKS.values())
+OTHER_CHECKS_PER_SEED = sum(OTHER_CHECKS.values())
+CLASS_SIZE = 500
 FORWARDS = {"vanilla": ref.vanilla_dropout_forward, "inverted": ref.inverted_dropout_forward,
             "spatial": ref.spatial_dropout_forward, "locked": ref.locked_dropout_forward}
 
@@ -83,6 +101,60 @@ def _failures(seeds, judge_one) -> list[str]:
 def test_the_stated_bound_is_below_one_in_a_million():
     total = len(FORWARD_SEEDS) * FORWARD_CHECKS_PER_SEED + len(SEEDS) * OTHER_CHECKS_PER_SEED
     assert DELTA <= 1e-11 and total * DELTA < 1e-6
+
+
+@contextlib.contextmanager
+def counted_rate_tests():
+    """Count every call of ``masks.rate_test`` (every statistical test of a verdict) in the block."""
+    counter = collections.Counter()
+    original = masks.rate_test
+
+    def counting(events, expected):
+        counter["tests"] += 1
+        return original(events, expected)
+
+    masks.rate_test = counting
+    try:
+        yield counter
+    finally:
+        masks.rate_test = original
+
+
+def _torch_reference():
+    import test_verdicts_torch
+    return {**test_verdicts_torch.namespace("ch04"), **test_verdicts_torch.namespace("ch06")}
+
+
+def _decoded(run):
+    """The records a collector emits, through the real wire format (torch tensors included)."""
+    return wire.decode(_records(run))
+
+
+def test_the_counted_rate_tests_are_the_stated_ones():
+    """Every rate test a verdict runs on a correct answer is counted in the docstring's figures."""
+    runs = {kind: lambda kind=kind: verdicts.forward(
+        _decoded(lambda: collect.forward(kind, FORWARDS[kind], kind, 0)), kind, 0) for kind in FORWARDS}
+    runs["Dropout"] = lambda: verdicts.layer(_decoded(lambda: collect.layer("Dropout", ref.Dropout, 0)), 0)
+    runs["dropconnect_forward"] = lambda: verdicts.dropconnect_forward(
+        _decoded(lambda: collect.dropconnect_forward("f", ref.dropconnect_forward, 0)), 0)
+    torch_ref = _torch_reference()
+    for grade_id in TORCH_CHECKS:
+        collector = getattr(torch_collectors, grade_id)
+        runs[grade_id] = lambda g=grade_id, c=collector: getattr(torch_verdicts, g)(
+            _decoded(lambda: c(g, torch_ref[g], seed=0)), seed=0)
+    counted = {}
+    for name, run in runs.items():
+        with counted_rate_tests() as counter:
+            run()
+        counted[name] = counter["tests"]
+    assert counted == {**FORWARD_CHECKS, **OTHER_CHECKS, **TORCH_CHECKS}
+
+
+def test_a_whole_class_stays_inside_the_false_failure_budget():
+    """Each test fails correct code with probability <= 1e-8 and a class of 500 with < 1e-6 in all."""
+    per_student = FORWARD_CHECKS_PER_SEED + OTHER_CHECKS_PER_SEED + sum(TORCH_CHECKS.values())
+    assert DELTA <= 1e-8
+    assert CLASS_SIZE * per_student * DELTA < 1e-6
 
 
 def test_forward_verdicts_never_fail_correct_code(plain_wire):

@@ -54,13 +54,12 @@ def _unit_axes(kind: str, ndim: int) -> tuple[str, ...]:
 BATCH_SHARED = "is one mask shared by the whole batch, e.g. rng.random(x.shape[1:])?"
 
 
-def _dependence_hint(axis: int, test: masks.RateTest, first_axis_hint: str) -> str:
-    """A guess at the mistake, from the direction of the deviation and the axis."""
+def _dependence_hint(test: masks.RateTest) -> str:
+    """A guess at the mistake, from the direction of the deviation (a mask shared along a whole
+    axis is named before this test runs)."""
     if test.observed < test.expected:
         return " (an alternating pattern?)"
-    if axis == 0:
-        return f" ({first_axis_hint})"
-    return " (a block, a stripe, or one decision shared along this axis?)"
+    return " (a block or a stripe of units, or decisions shared between neighbours?)"
 
 
 def check_decisions(name: str, units: np.ndarray, p_drop: float, axes: tuple[str, ...], where: str,
@@ -71,8 +70,9 @@ def check_decisions(name: str, units: np.ndarray, p_drop: float, axes: tuple[str
     mixed = units.any() and not units.all()  # all kept or all dropped: the kept fraction says what is wrong
     for axis, axis_name in enumerate(axes):
         if mixed and masks.constant_along(units, axis):
+            hint = first_axis_hint if axis == 0 else "one decision shared along this axis?"
             fail(name, f"{where}, all {units.shape[axis]} {axis_name} had the same keep decisions: each {unit} must "
-                       f"be kept or dropped independently ({first_axis_hint if axis == 0 else 'one decision shared along this axis?'})")
+                       f"be kept or dropped independently ({hint})")
     fraction = masks.kept_fraction(units, p_drop)
     require(fraction.passed, name,
             f"kept {fraction.observed:.4f} of {fraction.events} independent {unit}s {where}, expected "
@@ -83,7 +83,7 @@ def check_decisions(name: str, units: np.ndarray, p_drop: float, axes: tuple[str
         if test is not None and not test.passed:
             fail(name, f"{where}, neighbouring {axis_name} agreed on {test.summary('pairs of keep decisions')}: "
                        f"each {unit} must be kept or dropped independently"
-                       + _dependence_hint(axis, test, first_axis_hint))
+                       + _dependence_hint(test))
 
 
 def check_fresh(name: str, first: np.ndarray, second: np.ndarray, p_drop: float, what: str, advice: str) -> None:
@@ -133,7 +133,7 @@ def _check_training(kind, name, call, x, out, cache, statistical) -> np.ndarray:
                    f"{'inverted dropout scales them by 1/(1-p_drop)' if inverted else 'vanilla dropout leaves them unscaled'}"
                    f" = {want:.4g}")
     if statistical:
-        unit = {"spatial": "(sample, channel)", "locked": "(sample, feature)"}.get(kind, "unit")
+        unit = {"spatial": "(sample, channel) pair", "locked": "(sample, feature) pair"}.get(kind, "unit")
         shared_shape = {"spatial": "(1, C, 1, 1)", "locked": "(1, 1, D)"}.get(kind, "x.shape[1:]")
         check_decisions(name, units, p_drop, _unit_axes(kind, x.ndim), f"for x of shape {call.shape} and p_drop={p_drop}",
                         unit=unit, first_axis_hint=BATCH_SHARED.replace("x.shape[1:]", shared_shape))
