@@ -94,7 +94,8 @@ class Collected(list):
         for held in self.held:
             lines += held.lines()
         lines += [f"unmatched {name}: {who} {why}" for name, who, why in self.unmatched]
-        lines += [f"moved submitted/{folder}/{a} to submitted/{s}/{a}: the roster says it is {s}'s"
+        lines += [f"moved submitted/{folder}/{a} to submitted/{s}/{a}: the roster says it is {s}'s (`grade` grades "
+                  f"it as {s}; grades recorded earlier under {folder} stay in the gradebook under that name)"
                   for folder, s, a in self.moved]
         lines += [f"replaced {s}/{a} with {why}" + (f" (earlier copy saved in {saved})" if saved else "")
                   for s, a, _, why, saved in self.replaced]
