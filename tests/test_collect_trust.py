@@ -318,3 +318,18 @@ def test_a_dry_run_shows_moves_and_replacements_it_would_make(tmp_path, roster):
     assert "move submitted/obrienseán_12345/ch02 to submitted/s1/ch02" in got.planned
     assert any("replaces the earlier copy: a newer submission by Canvas attachment id" in line for line in got.planned)
     assert tree_digest(course) == before and len(got) == 0
+
+
+def test_two_earlier_folders_of_one_student_never_merge(tmp_path, roster):
+    course = tmp_path / "course"
+    collect(export(tmp_path / "a", {"obrienseán_12345_900001_ch02.ipynb": notebook(text="from canvas")}), course)
+    collect(export(tmp_path / "b", {"Seán O'Brien_1001_assignsubmission_file_ch02.ipynb": notebook(text="moodle")}),
+            course)
+    assert sorted(filed(course)) == [("Seán_O_Brien_1001", "ch02"), ("obrienseán_12345", "ch02")]
+    got = collect(export(tmp_path / "c", {"obrienseán_12345_900009_ch02.ipynb": notebook(text="newest")}), course,
+                  roster=roster)
+    (held,) = got.held
+    assert held.who == "s1" and held.files == ("obrienseán_12345_900009_ch02.ipynb",)
+    assert "hold different notebooks" in held.why
+    kept = sorted(data for data in filed(course).values())
+    assert len(kept) == 2 and any(b"from canvas" in d for d in kept) and any(b"moodle" in d for d in kept)

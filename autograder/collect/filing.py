@@ -169,7 +169,7 @@ def _moves(plan: Plan, course: Path, roster, earlier: dict[str, str], filing: Fi
     for folder in sorted(earlier.values()):
         if folder in roster.ids:
             continue
-        assignments = sorted(p.name for p in (_submitted(course) / folder).iterdir() if p.is_dir())
+        assignments = sorted(p.name for p in (_submitted(course) / folder).iterdir() if p.is_dir() and not p.is_symlink())
         infos = {a: submission_info.read(course, folder, a) for a in assignments}
         if not infos or any(info is None for info in infos.values()):
             continue  # whose work it is was not recorded: left where it is
@@ -184,14 +184,18 @@ def _moves(plan: Plan, course: Path, roster, earlier: dict[str, str], filing: Fi
 def _move_one(plan: Plan, course: Path, folder: str, student: str, assignment: str, filing: Filing) -> None:
     theirs = sha256(Course(course).submitted_notebook(folder, assignment))
     ours = sha256(Course(course).submitted_notebook(student, assignment))
+    # Two earlier folders of one student may both hold this assignment: the first move takes the place.
+    incoming = next((f for f, s, a, same in filing.moves if (s, a) == (student, assignment) and not same), None)
+    if incoming is not None:
+        ours = sha256(Course(course).submitted_notebook(incoming, assignment))
     if ours is None or ours == theirs:
         filing.moves.append((folder, student, assignment, ours is not None))
         return
-    plan.hold(student, assignment, [], f"submitted/{folder}/{assignment} (collected earlier under an LMS name, "
-                                       f"the roster now says it is {student}'s) and submitted/{student}/"
-                                       f"{assignment} hold different notebooks",
-              f"keep one: move the other out of submitted/ by hand, then collect again")
-    plan.copies.pop((student, assignment), None)
+    waiting = plan.copies.pop((student, assignment), None)  # this collect's notebook waits too, listed
+    plan.hold(student, assignment, [waiting] if waiting else [],
+              f"submitted/{folder}/{assignment} (collected earlier under an LMS name, the roster now says it is "
+              f"{student}'s) and submitted/{incoming or student}/{assignment} hold different notebooks",
+              "keep one: move the other out of submitted/ by hand, then collect again")
 
 
 # ---------------------------------------------------------------------------------------------
