@@ -482,7 +482,7 @@ def test_a_resubmission_replaces_the_earlier_copy_and_is_reported(tmp_path):
     (lms / "alice" / "ch02.ipynb").write_bytes(notebook(text="v2"))
     again = collect(lms, tmp_path / "course")
     assert [(s, a) for s, a, *_ in again.replaced] == [("alice", "ch02")]
-    assert any(line.startswith("replaced alice/ch02 with a resubmission") for line in again.report())
+    assert any(line.startswith("replaced alice/ch02 with a newer submission by file time") for line in again.report())
     (_, _, _, _, saved), = again.replaced
     assert b"v1" in (saved / "exercise.ipynb").read_bytes()  # the earlier copy is kept
     assert b"v2" in filed(tmp_path / "course")["alice", "ch02"] and len(again) == 2

@@ -237,14 +237,18 @@ def test_a_move_onto_a_different_notebook_is_held_and_loses_nothing(tmp_path, ro
     assert pairs(got) == [("s5", "ch02")]
 
 
-def test_a_resubmission_from_another_lms_replaces_with_a_backup(tmp_path, roster):
+def test_a_different_notebook_with_no_order_to_compare_is_held_until_picked(tmp_path, roster):
     course = tmp_path / "course"
     collect(export(tmp_path / "first", {"obrienseán_12345_900001_ch02.ipynb": notebook(text="canvas")}), course)
-    got = collect(export(tmp_path / "second", {"Seán O'Brien_1001_assignsubmission_file_ch02.ipynb":
-                                               notebook(text="moodle")}), course, roster=roster)
-    assert got.moved == [("obrienseán_12345", "s1", "ch02")]
-    (_, _, _, why, saved), = got.replaced
-    assert "no order to compare" in why and b"canvas" in (saved / "exercise.ipynb").read_bytes()
+    second = export(tmp_path / "second", {"Seán O'Brien_1001_assignsubmission_file_ch02.ipynb": notebook(text="moodle")})
+    got = collect(second, course, roster=roster)
+    assert got.moved == [("obrienseán_12345", "s1", "ch02")]  # the earlier folder joins the roster id ...
+    (held,) = got.held                                          # ... and Moodle gives no order to compare with
+    assert "neither has an LMS order" in held.why and "--pick FILE" in held.todo
+    assert b"canvas" in filed(course)["s1", "ch02"]
+    picked = collect(second, course, roster=roster, picks=["Seán O'Brien_1001_assignsubmission_file_ch02.ipynb"])
+    (_, _, _, why, saved), = picked.replaced
+    assert why == "picked with --pick" and b"canvas" in (saved / "exercise.ipynb").read_bytes()
     assert sorted(filed(course)) == [("s1", "ch02")] and b"moodle" in filed(course)["s1", "ch02"]
 
 

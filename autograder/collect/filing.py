@@ -1,8 +1,9 @@
 """Checking a plan against what the course already holds, then carrying it out.
 
 A submission in the course is replaced only by a newer one of the same student and assignment
-(by the LMS's order where both have one), or by one the instructor picked; every replaced or
-moved-away notebook is first copied into ``COURSE/collect_backup/<time>/``. A folder an earlier
+(by the LMS's order, or trusted times, where both have one; a hand-made folder's file time), or
+by one the instructor picked; where nothing tells which is newer the new one is held. Every
+replaced or moved-away notebook is first copied into ``COURSE/collect_backup/<time>/``. A folder an earlier
 collect made under an LMS name, which the roster now gives to a student, is moved into that
 student's folder, never merged over a different notebook.
 """
@@ -66,7 +67,7 @@ def record(u: Upload, matched_by: str) -> SubmissionInfo:
         when = submission_info.from_epoch(u.found.mtime)
         source = "canvas-late-marker" if claim.late else ("file-mtime" if when else None)
     return SubmissionInfo(when, source, u.found.sha256, u.person.lms, u.person.lms_id, min(u.person.names, default=""),
-                          u.person.email, export_file=u.found.name, order=claim.order, matched_by=matched_by,
+                          u.person.email, export_file=u.found.name, order=u.order, matched_by=matched_by,
                           time_note=claim.note)
 
 
@@ -74,10 +75,10 @@ def newer(u: Upload, before: SubmissionInfo | None) -> bool | None:
     """Whether ``u`` is newer than the submission recorded in ``before``; None when nothing tells."""
     if before is None:
         return None
-    if u.claim.order and before.order and order_kind(u.claim.order) == order_kind(before.order):
-        if u.claim.order == before.order:
+    if u.order and before.order and order_kind(u.order) == order_kind(before.order):
+        if u.order == before.order:
             return None
-        return u.claim.order > before.order
+        return u.order > before.order
     if (u.claim.when and before.submitted_at and u.claim.time_source in TRUSTED_SOURCES
             and before.source in TRUSTED_SOURCES and u.claim.when != before.submitted_at):
         return u.claim.when > before.submitted_at
@@ -85,7 +86,7 @@ def newer(u: Upload, before: SubmissionInfo | None) -> bool | None:
 
 
 def _why_newer(u: Upload, before: SubmissionInfo) -> str:
-    kind = order_kind(u.claim.order)
+    kind = order_kind(u.order)
     return ORDER_NAMES.get(kind, "the LMS's time") if before.order and kind == order_kind(before.order) \
         else "the LMS's time"
 
@@ -124,7 +125,12 @@ def _may_replace(plan: Plan, key, u: Upload, before: SubmissionInfo | None) -> b
     elif newer(u, before) is False:
         plan.hold(student, assignment, [u], f"older by {_why_newer(u, before)} than the submission collected "
                                             f"before ({before.export_file or 'in the course'})",
-                  f"{PICK} to replace the newer one anyway")
+                  f"{PICK} to replace the newer one anyway (it is kept in {BACKUP}/)")
+    elif newer(u, before) is None:
+        earlier = before.export_file if before and before.export_file else "in the course"
+        plan.hold(student, assignment, [u], f"differs from the submission collected before ({earlier}), and "
+                                            f"neither has an LMS order that tells which is newer",
+                  f"{PICK} to replace it (the earlier one is kept in {BACKUP}/)")
     else:
         return True
     del plan.copies[key]
@@ -132,11 +138,7 @@ def _may_replace(plan: Plan, key, u: Upload, before: SubmissionInfo | None) -> b
 
 
 def _replacing(plan: Plan, key, u: Upload, before: SubmissionInfo | None) -> str:
-    if key in plan.picked:
-        return "picked with --pick"
-    if newer(u, before):
-        return f"a newer submission by {_why_newer(u, before)}"
-    return "a resubmission; the export gives no order to compare it with the earlier one, which is kept in backup"
+    return "picked with --pick" if key in plan.picked else f"a newer submission by {_why_newer(u, before)}"
 
 
 def _symbolic_links(plan: Plan, course: Path) -> None:
