@@ -1,15 +1,20 @@
 """What a graded notebook may show, as safe HTML.
 
-The student sees their own cells and outputs, the given cells, and each test cell with its visible
-code only. Hidden test code and full test tracebacks (which quote test and checker code) are for
-the instructor's view (``show_hidden``). The data hidden tests hand to the trusted checker is shown
-to no one: it holds the grader's inputs, and a student could also forge it.
+The student sees their own cells, the given cells, each test cell with its visible code only,
+and the outputs of the cells that ran before any hidden test code did. Once hidden code has run,
+everything in the kernel is within the student's reach: IPython's input history, stack frames,
+bytecode, patched modules. A student's code can re-encode any of it (reversed, base64, as a
+picture) into any later output, so no output from then on is shown, not even a test's; only
+whether such a cell raised one of Python's built-in exceptions. Hidden test code and all outputs
+are for the instructor's view (``show_hidden``). The data hidden tests hand to the trusted
+checker is shown to no one: it holds the grader's inputs, and a student could also forge it.
 
 The notebook is read as plain JSON and every field is checked before use: a submission controls
 its own cells' metadata and outputs, and a malformed one must not stop the other students' pages.
 """
 from __future__ import annotations
 
+import builtins
 import json
 from pathlib import Path
 
@@ -20,6 +25,11 @@ _GRADER_MIME_PREFIX = "application/vnd.dropout-course."  # any of the course's o
 HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"  # as in nbgrader_config.py
 IMAGE_LIMIT = 1_000_000  # base64 characters of one image (a plot is ~50 kB)
 PAGE_BUDGET = 4_000_000  # characters of HTML per notebook page; a flood of output stops here
+GRADER_KEY = "dropout_grader"  # the graded notebook's metadata the grader writes (the kernel cannot)
+CLEAN_CELLS = "cells_before_hidden_code"  # how many leading cells ran before any hidden test code
+# Names a cell's error may be given by once hidden code has run: a fixed list cannot carry test code.
+BUILTIN_ERRORS = frozenset(name for name, value in vars(builtins).items()
+                           if isinstance(value, type) and issubclass(value, BaseException))
 
 
 def load(path: Path) -> dict | None:
@@ -125,6 +135,33 @@ def render_output(output: dict, brief_errors: bool) -> str | None:
     return note(f"[output of type {', '.join(sorted(data))[:200]} not shown]")
 
 
+def cells_before_hidden_code(nb: dict) -> int:
+    """How many leading cells of a graded notebook ran before any hidden test code (0 when not recorded:
+    a notebook graded before this was recorded shows no output)."""
+    meta = nb.get("metadata")
+    info = meta.get(GRADER_KEY) if isinstance(meta, dict) else None
+    count = info.get(CLEAN_CELLS) if isinstance(info, dict) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else 0
+
+
+_WITHHELD = note("[outputs from here on are not shown: the grader's hidden tests ran from this cell on, and "
+                 "code in the notebook could have copied them into any output. The points and reasons above "
+                 "say what failed; run your notebook yourself to see what it prints]")
+
+
+def withheld_output(outputs) -> str | None:
+    """What a page says of a cell's outputs after hidden code ran: only that there were some, and the
+    name of a built-in exception it raised (a student's own exception class could be named anything)."""
+    outputs = [o for o in outputs if isinstance(o, dict)] if isinstance(outputs, list) else []
+    if not outputs:
+        return None
+    errors = [_text(o.get("ename")) for o in outputs if o.get("output_type") == "error"]
+    if not errors:
+        return note("[output not shown]")
+    raised = errors[0] if errors[0] in BUILTIN_ERRORS else "an exception of its own class"
+    return note(f"[this cell raised {raised}; its output is not shown]")
+
+
 def _label(kind: str, grade_id: str, functions: dict) -> str:
     if kind == "student":
         return "<p class='label'>your code</p>"
@@ -164,8 +201,11 @@ class _Budget:
 _OVER_BUDGET = note("[the rest of this notebook is not shown: it is too large for one page]")
 
 
-def render_cell(cell: dict, tests: dict[str, str], functions: dict, show_hidden: bool, budget: _Budget) -> list[str]:
-    """The cell's HTML pieces; stops early (ending with _OVER_BUDGET) when the budget runs out."""
+def render_cell(cell: dict, tests: dict[str, str], functions: dict, show_hidden: bool, budget: _Budget,
+                outputs_shown: bool = True) -> list[str]:
+    """The cell's HTML pieces; stops early (ending with _OVER_BUDGET) when the budget runs out.
+
+    ``outputs_shown=False`` (the cell ran after hidden code did): its outputs are withheld."""
     kind = cell_kind(cell)
     if kind == "markdown":
         pieces = [f"<div class='cell markdown'>{markdown(_text(cell.get('source')))}</div>"]
@@ -176,6 +216,9 @@ def render_cell(cell: dict, tests: dict[str, str], functions: dict, show_hidden:
     if not budget.take(pieces[0]):
         return [_OVER_BUDGET]
     outputs = cell.get("outputs") if kind != "raw" else None
+    if not outputs_shown:
+        said = withheld_output(outputs)
+        return pieces + [said, "</div>"] if said else pieces + ["</div>"]
     brief_errors = kind == "test" and not show_hidden
     for output in outputs if isinstance(outputs, list) else []:
         shown = render_output(output, brief_errors) if isinstance(output, dict) else None
@@ -188,11 +231,16 @@ def render_cell(cell: dict, tests: dict[str, str], functions: dict, show_hidden:
 
 
 def render_notebook(nb: dict, released: dict | None, functions: dict, show_hidden: bool = False) -> str:
-    """The cells of a graded notebook as safe HTML, within PAGE_BUDGET characters."""
+    """The cells of a graded notebook as safe HTML, within PAGE_BUDGET characters.
+
+    For a student, outputs are shown only for the cells that ran before hidden test code did."""
     tests, budget, parts = visible_tests(released), _Budget(), []
-    for cell in nb["cells"]:
+    clean = len(nb["cells"]) if show_hidden else cells_before_hidden_code(nb)
+    for index, cell in enumerate(nb["cells"]):
+        if index == clean:
+            parts.append(_WITHHELD)
         if isinstance(cell, dict):
-            parts.extend(render_cell(cell, tests, functions, show_hidden, budget))
+            parts.extend(render_cell(cell, tests, functions, show_hidden, budget, outputs_shown=index < clean))
         if parts and parts[-1] is _OVER_BUDGET:
             break
     return "\n".join(parts)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import nbformat
 
+from .notebook_view import CLEAN_CELLS, GRADER_KEY, HIDDEN_BEGIN
+
 # The reference solution, the experiments built on it, and the instructor's files.
 FORBIDDEN = re.compile(r"dropout_reference|dropout_checks|dropout_collect|course_experiments|vnd\.dropout-course|"
                        r"gradebook\.db|results\.db|\.grading_secret|[\\/]source[\\/]|solutions[\\/]")
@@ -233,17 +235,32 @@ def with_hidden_tests(rebuilt: nbformat.NotebookNode, source: nbformat.NotebookN
 GRADER_CELL = "dropout_grader"  # metadata key of cells the grader adds (never shown, never the student's)
 
 
+def first_hidden_cell(notebook: nbformat.NotebookNode) -> int:
+    """The index of the first cell that runs hidden test code (a grader's cell, or a test or given cell
+    with a hidden block), or the number of cells when none does."""
+    for index, cell in enumerate(notebook.cells):
+        if GRADER_CELL in cell.get("metadata", {}):
+            return index
+        if cell.get("cell_type") == "code" and not is_students(cell) and HIDDEN_BEGIN in str(cell.get("source", "")):
+            return index
+    return len(notebook.cells)
+
+
 def with_seed(notebook: nbformat.NotebookNode, seed: int) -> nbformat.NotebookNode:
-    """A first cell that sets this run's seed for the collectors (the checker uses its own copy)."""
-    # Marked as hidden test code, so that feedback scrubs it wherever a student's code prints it.
+    """A cell that sets this run's seed for the collectors (the checker uses its own copy), just before
+    the first hidden test: the cells above it run before any hidden code, so feedback may show their output."""
     code = f"### BEGIN HIDDEN TESTS\nimport dropout_collect as _grader\n_grader.set_seed({int(seed)})\ndel _grader\n### END HIDDEN TESTS"
     cell = nbformat.v4.new_code_cell(code, metadata={GRADER_CELL: "seed"})
-    notebook.cells.insert(0, cell)
+    notebook.cells.insert(first_hidden_cell(notebook), cell)
     return notebook
 
 
 def without_grader_cells(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The executed notebook without the grader's cells, recording how many cells ran before hidden code
+    did: feedback shows a student only those cells' outputs (see :mod:`autograder.notebook_view`)."""
+    clean = first_hidden_cell(notebook)  # the grader's cells all come at or after it
     notebook.cells = [c for c in notebook.cells if GRADER_CELL not in c.get("metadata", {})]
+    notebook.metadata[GRADER_KEY] = {CLEAN_CELLS: clean}
     return notebook
 
 

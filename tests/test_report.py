@@ -16,7 +16,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from autograder.feedback import GRADED_CACHE, page_stem, page_stems
-from autograder.notebook_view import COLLECTED_MIME
+from autograder.notebook_view import CLEAN_CELLS, COLLECTED_MIME, GRADER_KEY
 from autograder.report import export, feedback
 
 HIDDEN_MARKER = "hidden_marker_7f3a"
@@ -45,13 +45,13 @@ def collected_output() -> nbformat.NotebookNode:
 
 
 def graded_notebook(*student_cells, test_outputs=()) -> nbformat.NotebookNode:
-    return new_notebook(cells=[
-        new_markdown_cell("# Exercise 2\n\nWrite `vanilla_dropout_forward`."),
-        new_code_cell("import numpy as np", metadata=nbgrader("given_01")),
-        *student_cells,
-        grade_cell([collected_output(), new_output("stream", name="stdout", text="visible output ok\n"),
-                   *test_outputs]),
-    ])
+    """As the grader keeps it: hidden code first ran in the test cell, so only the cells above it show output."""
+    cells = [new_markdown_cell("# Exercise 2\n\nWrite `vanilla_dropout_forward`."),
+             new_code_cell("import numpy as np", metadata=nbgrader("given_01")),
+             *student_cells,
+             grade_cell([collected_output(), new_output("stream", name="stdout", text="visible output ok\n"),
+                         *test_outputs])]
+    return new_notebook(cells=cells, metadata={GRADER_KEY: {CLEAN_CELLS: len(cells) - 1}})
 
 
 def answer(source="def vanilla_dropout_forward(x, p, train, rng=None):\n    return x, {}", outputs=()):
@@ -122,8 +122,10 @@ def test_default_feedback_shows_visible_test_code_but_no_hidden_test_or_collecte
     assert len(pages) == 1 and pages[0] == tmp_path / "fb" / "alice.html"
     assert "alice/ch02_notebook.html" in pages[0].read_text()
     assert HIDDEN_MARKER not in text and "BEGIN HIDDEN TESTS" not in text and COLLECTED_MARKER not in text
-    assert VISIBLE_TEST.replace('"', "&quot;") in text and "visible output ok" in text
-    assert "AssertionError: the mask is not boolean" in text and "vanilla_dropout_forward" in text
+    assert VISIBLE_TEST.replace('"', "&quot;") in text and "vanilla_dropout_forward" in text
+    # The test cell ran hidden code: its output is withheld, and the reason above says what failed.
+    assert "visible output ok" not in text and "this cell raised AssertionError; its output is not shown" in text
+    assert "the mask is not boolean" in pages[0].read_text()
 
 
 def test_hidden_block_is_stripped_even_without_the_released_notebook(course, tmp_path):
@@ -131,7 +133,7 @@ def test_hidden_block_is_stripped_even_without_the_released_notebook(course, tmp
     submit(course, "alice", graded_notebook(answer()))
     feedback([row()], course, tmp_path / "fb")
     text = pages_text(tmp_path / "fb")
-    assert HIDDEN_MARKER not in text and COLLECTED_MARKER not in text and "visible output ok" in text
+    assert HIDDEN_MARKER not in text and COLLECTED_MARKER not in text and "visible output ok" not in text
 
 
 def test_show_hidden_shows_the_hidden_code_but_never_the_collected_data(course, tmp_path):
@@ -250,9 +252,12 @@ def test_an_unreadable_graded_notebook_still_gives_a_feedback_page(course, tmp_p
 
 def test_malformed_cells_and_outputs_do_not_stop_the_page(course, tmp_path):
     nb = json.loads(nbformat.writes(graded_notebook(answer())))
-    nb["cells"] += [7, {"cell_type": "code", "metadata": {"nbgrader": "x"}, "source": ["ok_", 3, "cell"],
-                        "outputs": [None, {"output_type": "stream", "text": {"a": 1}},
-                                    {"output_type": "display_data", "data": {"image/png": "not base64!'>"}}]}]
+    odd = {"cell_type": "code", "metadata": {"nbgrader": "x"}, "source": ["ok_", 3, "cell"],
+           "outputs": [None, {"output_type": "stream", "text": {"a": 1}},
+                       {"output_type": "display_data", "data": {"image/png": "not base64!'>"}},
+                       {"output_type": "error", "ename": ["Name", 3], "evalue": None}]}
+    nb["cells"] = [7, odd] + nb["cells"] + [7, odd]  # before hidden code ran, and after
+    nb["metadata"][GRADER_KEY][CLEAN_CELLS] += 2
     path = course / GRADED_CACHE / "alice" / "ch02.ipynb"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(nb))

@@ -210,3 +210,22 @@ def test_a_notebook_that_lost_its_metadata_keeps_the_students_code(tmp_path):
     assert not any("raise NotImplementedError" in c.source for c in result.notebook.cells)
     assert any("def vanilla_dropout_forward" in c.source for c in result.notebook.cells)
     assert result.flags and "no answer cell" in result.flags[0]
+
+
+def test_the_seed_runs_just_before_the_first_hidden_test_and_the_kept_notebook_says_so():
+    """Feedback shows a student only the outputs of cells that ran before any hidden code: the seed
+    cell must not come first, and the graded notebook records where hidden code began."""
+    from autograder.notebook_view import cells_before_hidden_code
+    from autograder.screening import GRADER_CELL, with_seed, without_grader_cells
+
+    runnable = with_seed(with_hidden_tests(_rebuild(_alice(), _released()), source_notebook(SOURCES / "ch02.md")), 7)
+    seed_at = next(i for i, c in enumerate(runnable.cells) if GRADER_CELL in c.metadata)
+    first_test = next(i for i, c in enumerate(runnable.cells) if c.metadata.get("nbgrader", {}).get("grade")
+                      and not c.metadata["nbgrader"].get("solution"))
+    assert seed_at == first_test - 1 and seed_at > 0
+    assert not any("BEGIN HIDDEN TESTS" in c.source for c in runnable.cells[:seed_at] if c.cell_type == "code")
+    assert any(c.metadata.get("nbgrader", {}).get("solution") for c in runnable.cells[:seed_at]), "an answer is above"
+    kept = without_grader_cells(runnable)
+    assert not any(GRADER_CELL in c.metadata for c in kept.cells)
+    assert cells_before_hidden_code(kept) == seed_at  # the test cell that followed the seed now has its index
+    assert "BEGIN HIDDEN TESTS" in kept.cells[seed_at].source
