@@ -328,9 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "from the prefix the LMS wrote (or Gradescope's metadata), never from the "
                                    "student's own file name after it. The assignment comes from --assignment, "
                                    "else the notebook's graded cells, else a whole word like 'ch02' in its name. "
-                                   "A problem of one student (two different notebooks, an older resubmission, an "
-                                   "ambiguous roster match, a notebook of another assignment's export) holds that "
-                                   "student's files and says what to do; the rest is collected. Exits with 1 when "
+                                   "A problem of one student (two different notebooks, a resubmission not known to "
+                                   "be newer, an ambiguous roster match, a notebook of another assignment's "
+                                   "export) holds that student's files and says what to do; the rest is "
+                                   "collected. A replaced notebook is kept in COURSE/collect_backup/. Exits with 1 "
+                                   "when "
                                    "anything was held, unmatched, unidentified or refused. Symbolic links are "
                                    "refused.")
     p.add_argument("source", help="folder or .zip exported by your LMS")
