@@ -24,7 +24,7 @@ from dropout_checks import VERDICTS
 COMMON_FORWARD = [  # every dropout forward (exercises 2, 5 and 7): the cache contract and the edge cases
     "**dropping**", "numpy.random.Generator", "(out, cache)", "shape of `x`", "not modify `x`", '"mask"', '"scale"',
     "boolean keep-mask", "`True` = kept", "out == x * mask * scale", "probability `1 - p_drop`", "fresh",
-    "`train=False`", "`p_drop = 0`", "unchanged", "`p_drop = 1`", "all zeros", "without dividing by zero",
+    "independently", "`train=False`", "`p_drop = 0`", "unchanged", "`p_drop = 1`", "all zeros", "without dividing by zero",
     "no NaN", "`ValueError`", "outside [0, 1] or NaN",
 ]
 INVERTED = ["`1 / (1 - p_drop)`"]
@@ -50,8 +50,8 @@ REQUIRED = {
         "**inverted**", "any rank", "`(N, D)`", "`(N, C, H, W)`", "`Dropout(p_drop, rng=rng)`",
         "probability of dropping", "numpy.random.Generator", "`ValueError`", "outside [0, 1] or NaN",
         "`.training`", "`True` for a new layer", "`.train()`", "`.eval()`", "`False`", "`forward(x)`",
-        "shape of `x`", "training mode", "probability `1 - p_drop`", "`1 / (1 - p_drop)`", "fresh", "rng",
-        "different masks", "evaluation mode", "returns `x` unchanged", "`backward(dout)`", "**last** `forward`",
+        "shape of `x`", "training mode", "independently", "probability `1 - p_drop`", "`1 / (1 - p_drop)`", "fresh",
+        "rng", "different masks", "two layers built with the same `rng`", "evaluation mode", "returns `x` unchanged", "`backward(dout)`", "**last** `forward`",
         "reusing that call's mask", "shape of `dout`", "passes `dout` through unchanged"],
     ("ch04", "train_epoch"): [
         "train_epoch(model, optimiser, x, y, batch_size)", "mean cross-entropy", "`optimiser` it is given",
