@@ -337,3 +337,13 @@ def test_two_earlier_folders_of_one_student_never_merge(tmp_path, roster):
     assert "hold different notebooks" in held.why
     kept = sorted(data for data in filed(course).values())
     assert len(kept) == 2 and any(b"from canvas" in d for d in kept) and any(b"moodle" in d for d in kept)
+
+
+def test_the_course_file_accepts_the_lms_time_zone(tmp_path):
+    from autograder.deadlines import load_course_file
+
+    path = tmp_path / "course.toml"
+    path.write_text('[due]\nch02 = 2026-10-05T23:59:00-04:00\n[lms]\ntimezone = "America/New_York"\n')
+    assert load_course_file(path).lms_timezone == ZoneInfo("America/New_York")
+    path.write_text("[due]\nch02 = 2026-10-05T23:59:00-04:00\n")
+    assert load_course_file(path).lms_timezone is None
