@@ -687,7 +687,7 @@ BROKEN_DRAWERS = {  # name -> (a fresh drawer, words its reason must contain)
     "randomly placed block": (lambda: _random_block, "independently"),
     "reseeded on every call": (lambda: lambda rng, shape, p: np.random.default_rng(0).random(shape) >= p, "same mask"),
     "mask reused between calls": (ReusedMask, "same mask"),
-    "mask nudged between calls": (NudgedMask, "more than independent masks do"),
+    "mask nudged between calls": (NudgedMask, "more often than independent masks do"),
 }
 
 

@@ -1,4 +1,13 @@
-"""Verdicts on the NumPy exercises' collected data (trusted side only)."""
+"""Verdicts on the NumPy exercises' collected data (trusted side only).
+
+Every verdict on a function that draws masks (the forwards, the layer, DropConnect) checks the
+whole rule its exercise states, on the keep decisions read from the output (the inputs are
+positive, so a zero means "dropped"): the mask's shape and ``out == x * mask * scale``; the
+sharing the rule asks for (one decision per (sample, channel), or per (sample, feature) over
+time); no decision shared along a whole axis; the kept fraction; independence of neighbours
+along every axis; and independent fresh draws between two calls, or two layers, on one input
+(:func:`check_decisions`, :func:`check_fresh`, the statistics in :mod:`masks`).
+"""
 from __future__ import annotations
 
 import functools
@@ -91,8 +100,9 @@ def check_fresh(name: str, first: np.ndarray, second: np.ndarray, p_drop: float,
     if np.array_equal(first, second):
         fail(name, f"{what} drew the same mask: {advice}")
     test = masks.independent_draws(first, second, p_drop)
-    require(test.passed, name, f"{what} agreed on {test.summary('keep decisions')}, more than independent masks "
-                               f"do: {advice}")
+    how = "more" if test.observed > test.expected else "less"
+    require(test.passed, name, f"{what} agreed on {test.summary('keep decisions')}, {how} often than independent "
+                               f"masks do: {advice}")
 
 
 FRESH_ADVICE = "draw a fresh one from rng on every call (do not reseed a generator inside the function or reuse a mask)"
