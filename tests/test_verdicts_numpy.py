@@ -730,3 +730,16 @@ def test_one_mask_shared_by_every_layer_loses():
 
     result = _layer_result(layer_drawing(draw))
     assert not result.passed and "same mask" in result.reason, result.reason
+
+
+@pytest.mark.parametrize("saved", [lambda mask: mask[None], lambda mask: mask.T], ids=["extra axis", "transposed"])
+def test_a_cached_mask_of_another_shape_loses(saved):
+    def forward(x, p_drop, train, rng=None):
+        out, cache = ref.inverted_dropout_forward(x, p_drop, train, rng)
+        if cache["mask"] is not None and x.ndim == 2:
+            cache = {**cache, "mask": saved(cache["mask"])}
+        return out, cache
+
+    result = judge("ch02", "inverted_dropout_forward",
+                   payload_of(lambda ns: collect.forward("inverted_dropout_forward", forward, "inverted"), {}))
+    assert not result.passed and "must broadcast to the shape of x" in result.reason, result.reason

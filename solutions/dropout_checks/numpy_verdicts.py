@@ -119,7 +119,8 @@ def _check_training(kind, name, call, x, out, cache, statistical) -> np.ndarray:
         broadcast = np.broadcast_shapes(mask.shape, x.shape)
     except ValueError:
         broadcast = None
-    require(broadcast == x.shape, name, f"mask of shape {mask.shape} does not broadcast to x of shape {x.shape}")
+    require(broadcast == x.shape, name, f"the mask must broadcast to the shape of x, {x.shape}, without changing it; "
+                                        f"got a mask of shape {mask.shape}")
     scale = as_float(cache["scale"], name, 'cache["scale"]')
     require(close(out, x * mask * scale), name, 'out must equal x * cache["mask"] * cache["scale"]')
     kept = out != 0
