@@ -47,12 +47,15 @@ def _style(lms: str, kind: str, pattern: str, example: str) -> NamingStyle:
 
 
 STAMP = r"\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d"
+SORTABLE = r"[^\s\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]"
 NAMING_STYLES = (
     # Canvas's anonymous grading has no user id; "anon" comes first so a numeric anonymous id is never a user id.
     _style("canvas", "file", r"anon_(?P<anon>[A-Za-z0-9]+)(?:_(?P<late>(?i:late)))?_(?P<attachment>\d+)_",
            "anon_fC7Vx_678901_ch02.ipynb"),
-    # lastfirst is Canvas's sortable name with everything but letters and digits removed: never an underscore.
-    _style("canvas", "file", r"(?P<sortable>[^\W_]+)(?:_(?P<late>(?i:late)))?_(?P<user>\d+)_(?P<attachment>\d+)_",
+    # lastfirst is Canvas's sortable name with everything but letters and digits removed: never an underscore,
+    # a space or ASCII punctuation. Canvas's "letters" include marks and invisible joiners that Python's \w
+    # does not (Devanagari vowel signs, a zero-width joiner), so anything else is taken as part of the name.
+    _style("canvas", "file", rf"(?P<sortable>{SORTABLE}+)(?:_(?P<late>(?i:late)))?_(?P<user>\d+)_(?P<attachment>\d+)_",
            "smithann_LATE_12345_678901_ch02_exercise.ipynb"),
     # Moodle replaces "_" in full names by a space, so the name holds none.
     _style("moodle", "file", r"(?P<name>[^_]+)_(?P<participant>\d+)_assignsubmission_file_",
@@ -69,11 +72,15 @@ NAMING_STYLES = (
 
 
 def naming_style(name: str, kind: str) -> tuple[NamingStyle, re.Match] | None:
-    """The style that reads ``name``, with its match; for files ``name[match.end():]`` is the student's part.
+    """The style that reads ``name``, with its match; for files ``match.string[match.end():]`` is the student's part.
+
+    ``name`` is read in Unicode's composed form (NFC): an export unpacked on a Mac spells "é" as "e" and a
+    combining accent (NFD), and the same LMS name must read as the same person either way.
 
     For files: of the LMS prefixes that fit at the start and leave a file name after them, the
     shortest (then the first in the table); a plain ``<student>_`` only when no LMS prefix fits.
     """
+    name = unicodedata.normalize("NFC", name)
     fits = []
     for order, style in enumerate(NAMING_STYLES):
         if style.kind != kind:
@@ -125,7 +132,7 @@ def claim_file(name: str, lms_timezone: tzinfo | None) -> Claim | None:
         return None
     style, match = matched
     found = {k: v for k, v in match.groupdict().items() if v}
-    original = name[match.end():]
+    original = match.string[match.end():]
     if style.lms == "canvas":
         return _canvas(found, original)
     if style.lms == "moodle":
