@@ -65,11 +65,13 @@ def _released_notebook(course: Path, assignment: str) -> dict | None:
     return notebook_view.load(Course(course).release_notebook(assignment))
 
 
-def _function_rows(functions: dict) -> str:
+def _function_rows(functions: dict, show_hidden: bool) -> str:
+    """Points and reasons; a student reads the reason that quotes no text their code chose (see verdicts)."""
     lines = ["<table><tr><th>function</th><th>points</th><th>what to fix</th></tr>"]
     for function, info in sorted(functions.items()):
         lost = info["points"] < info["max_points"]
-        what = escape(clip(str(info["reason"]), REASON_LIMIT)) if lost else "all checks pass"
+        reason = info["reason"] if show_hidden else info.get("student_reason", info["reason"])
+        what = escape(clip(str(reason), REASON_LIMIT)) if lost else "all checks pass"
         lines.append(f"<tr><td><code>{escape(function)}</code></td>"
                      f"<td>{escape(notebook_view.points(info['points']))} / "
                      f"{escape(notebook_view.points(info['max_points']))}</td>"
@@ -131,7 +133,7 @@ def feedback(rows: list[dict], course: Path, out: Path, show_hidden: bool = Fals
             if late is not None and late.fraction:
                 lost = notebook_view.points(-late_deduction(row) or 0.0)
                 body.append(f"<p class='lost'>Late penalty, {escape(lost)} points: {escape(late.reason)}</p>")
-            body.append(_function_rows(row["functions"]))
+            body.append(_function_rows(row["functions"], show_hidden))
             body.append(_written_rows(row.get("written") or {}))
             path = graded_notebook_path(course, student, assignment)
             graded = notebook_view.load(path) if path else None

@@ -3,14 +3,26 @@
 The points of a graded cell come only from :func:`dropout_checks.judge` on the data its hidden
 collector emitted; what the kernel printed, raised or displayed otherwise never earns a point.
 When no data came, the cell's outputs and the answer cell above it explain why in words.
+
+A reason may quote text the student's code chose (an exception's class name and message, what a
+function returned). That text is produced after hidden test code ran, so it could carry that code;
+a lost point therefore gets a second reason for the student's own page, ``student_reason``, which
+quotes none of it (see :func:`without_chosen_text`).
 """
 from __future__ import annotations
 
+import ast
+import functools
 from datetime import datetime
+from pathlib import Path
 
 import nbformat
 
-from dropout_collect.wire import MIME
+from dropout_collect.wire import ALLOWED_DTYPES, MIME, VERSION
+
+from .notebook_view import BUILTIN_ERRORS
+
+CHOSEN = "…"  # stands for text the student's code chose, in reasons for the student
 
 
 def nbgrader_meta(cell) -> dict:
@@ -78,21 +90,25 @@ def _seconds(cell) -> float:
     return (end - start).total_seconds()
 
 
-def _first_error(cell) -> tuple[str, str] | None:
+def _first_error(cell, for_student: bool = False) -> tuple[str, str] | None:
+    """(class name, message) of the cell's first error; for the student, no message and only a built-in name."""
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            return str(output.get("ename", "Error")), str(output.get("evalue", ""))
+            name, message = str(output.get("ename", "Error")), str(output.get("evalue", ""))
+            if for_student:
+                return (name if name in BUILTIN_ERRORS else "an exception of its own class"), CHOSEN
+            return name, message
     return None
 
 
-def answer_error(cells: list, test_index: int, cell_timeout: int) -> str | None:
+def answer_error(cells: list, test_index: int, cell_timeout: int, for_student: bool = False) -> str | None:
     """The error of the answer cell just above a test, when it raised one."""
     for cell in reversed(cells[:test_index]):
         meta = nbgrader_meta(cell)
         if meta.get("grade"):
             return None  # reached the previous test without meeting an answer cell
         if meta.get("solution"):
-            error = _first_error(cell)
+            error = _first_error(cell, for_student)
             if error is None or error[0] == "NotImplementedError":
                 return None
             if error[0] == "KeyboardInterrupt" and _seconds(cell) >= cell_timeout - 1:
@@ -101,10 +117,13 @@ def answer_error(cells: list, test_index: int, cell_timeout: int) -> str | None:
     return None
 
 
-def missing_data_reason(cells: list, index: int, cell_timeout: int, problem: str | None) -> str:
-    """Why a graded cell produced no data, in words."""
+def missing_data_reason(cells: list, index: int, cell_timeout: int, problem: str | None,
+                        for_student: bool = False) -> str:
+    """Why a graded cell produced no data, in words (``for_student``: without text the kernel chose)."""
     cell = cells[index]
-    error = _first_error(cell)
+    error = _first_error(cell, for_student)
+    if for_student and problem:
+        problem = problem.split("; the kernel said:")[0]  # the kernel's own last words (see executor._tail)
     if error is None:
         if cell.get("execution_count") is None and not cell.get("outputs"):
             return f"the test did not run: {problem}" if problem else "the test did not run"
@@ -112,16 +131,84 @@ def missing_data_reason(cells: list, index: int, cell_timeout: int, problem: str
     elif error[0] == "NotImplementedError":
         reason = "not implemented yet (the stub still raises NotImplementedError)"
     elif error[0] == "NameError":
-        reason = f"{error[1]}: the answer cell did not define it (did it raise, or was it renamed?)"
+        name = "a name the test uses is not defined" if for_student else error[1]
+        reason = f"{name}: the answer cell did not define it (did it raise, or was it renamed?)"
     elif error[0] in ("KeyboardInterrupt", "CellTimeoutError"):
         reason = f"the test did not finish within {cell_timeout} s"
     else:
         reason = f"the test stopped with {error[0]}: {error[1][:300]}"
-    cause = answer_error(cells, index, cell_timeout)
+    cause = answer_error(cells, index, cell_timeout, for_student)
     return f"{reason} ({cause})" if cause else reason
 
 
+@functools.cache
+def checks_vocabulary() -> frozenset[str]:
+    """The short string constants of the trusted checks ("mask", "scale", ...): the only texts a check
+    can look for in collected data, so keeping them keeps the verdict, and they are the grader's words."""
+    import dropout_checks
+
+    words = set()
+    for module in Path(dropout_checks.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) <= 40:
+                words.add(node.value)
+    return frozenset(words)
+
+
+def without_chosen_text(payload):
+    """The collected payload with every text the kernel chose replaced by CHOSEN: strings (but for the
+    checks' own words), class names, exception messages, unknown tags and dtypes. Numbers, arrays and the
+    payload's shape stay, so judging it gives the verdict on the same numbers, in words that quote nothing
+    the student's code wrote."""
+    if not isinstance(payload, dict):
+        return _unchosen(payload)
+    return {"version": payload.get("version") if payload.get("version") == VERSION else CHOSEN,
+            "grade_id": payload.get("grade_id") if isinstance(payload.get("grade_id"), str) else CHOSEN,
+            "records": _unchosen(payload.get("records"))}
+
+
+def _unchosen(value):
+    if isinstance(value, str):
+        return value if value in checks_vocabulary() else CHOSEN
+    if isinstance(value, list):
+        return [_unchosen(v) for v in value]
+    if not isinstance(value, dict):
+        return value  # numbers, booleans, None
+    if len(value) == 1 and next(iter(value)).startswith("__"):
+        return _unchosen_tagged(*next(iter(value.items())))
+    return {key: _unchosen(v) for key, v in value.items()}  # record keys ("value", "error") as the collector wrote
+
+
+def _unchosen_tagged(tag: str, body):
+    if tag == "__error__" and isinstance(body, dict):
+        name = body.get("type")
+        return {tag: {"type": name if name in BUILTIN_ERRORS else "Exception", "message": CHOSEN}}
+    if tag == "__array__" and isinstance(body, dict):
+        return {tag: {**body, "dtype": body.get("dtype") if body.get("dtype") in ALLOWED_DTYPES else CHOSEN}}
+    if tag == "__int__":
+        return {tag: body if isinstance(body, str) and body.lstrip("-").isdigit() else "0"}
+    if tag == "__float__":
+        return {tag: body if body in ("nan", "inf", "-inf") else "nan"}
+    if tag in ("__tuple__", "__dict__"):
+        return {tag: _unchosen(body)}
+    return {"__object__" if tag == "__object__" else "__unknown__": CHOSEN}
+
+
+def student_reason(assignment: str, grade_id: str, payload, judge, seed: int, cells: list, index: int,
+                   cell_timeout: int, problem: str | None) -> str:
+    """Why a point was lost, in words that quote no text the student's code chose (for the student's page)."""
+    if payload is None:
+        return missing_data_reason(cells, index, cell_timeout, problem, for_student=True)
+    reason = judge(assignment, grade_id, without_chosen_text(payload), seed).reason
+    return reason or ("a check failed on text your code returned or raised; this page does not quote such text "
+                      "(your instructor's copy of the reason does)")
+
+
 REASON_KEPT = 600  # characters of a reason (a student's exception message can be any length)
+
+
+def _kept(reason: str) -> str:
+    return reason[:REASON_KEPT] + " [...]" if len(reason) > REASON_KEPT else reason
 
 
 def score(assignment: str, points: dict[str, float], notebook: nbformat.NotebookNode, problem: str | None,
@@ -145,9 +232,10 @@ def score(assignment: str, points: dict[str, float], notebook: nbformat.Notebook
             functions[grade_id] = {"points": maximum, "max_points": maximum, "reason": ""}
             continue
         reason = verdict.reason or missing_data_reason(notebook.cells, index[grade_id], cell_timeout, problem)
-        if len(reason) > REASON_KEPT:
-            reason = reason[:REASON_KEPT] + " [...]"
-        functions[grade_id] = {"points": 0.0, "max_points": maximum, "reason": reason}
+        shown = student_reason(assignment, grade_id, payload, judge, seed, notebook.cells, index[grade_id],
+                               cell_timeout, problem)
+        functions[grade_id] = {"points": 0.0, "max_points": maximum, "reason": _kept(reason),
+                               "student_reason": _kept(shown)}
     return functions
 
 

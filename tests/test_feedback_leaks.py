@@ -172,3 +172,84 @@ def test_a_notebook_graded_before_the_boundary_was_recorded_shows_no_output(exec
     page = render_notebook(old, None, {})
     assert "before any hidden code: the student sees this" not in page
     assert "outputs from here on are not shown" in page
+
+
+# ---------------------------------------------------------------------------------------------
+# Reasons: they quote what a student's code raised or returned, which it could fill with test code.
+
+def _judged(outputs, answer_outputs=(), problem=None) -> dict:
+    from dropout_checks import judge
+
+    from autograder import verdicts
+
+    cells = [new_code_cell("def inverted_dropout_forward(x, p, train, rng=None): ...",
+                           metadata=_meta("answer", solution=True), outputs=list(answer_outputs)),
+             new_code_cell(HIDDEN, metadata=_meta("inverted_dropout_forward", grade=True), outputs=list(outputs))]
+    return verdicts.score("ch02", {"inverted_dropout_forward": 3.0}, new_notebook(cells=cells), problem, 60, judge,
+                          seed=5)["inverted_dropout_forward"]
+
+
+def _collected_from(fn) -> dict:
+    from dropout_collect import core
+    from dropout_collect import numpy_collectors as collect
+
+    core.set_seed(5)
+    with core.capture() as payloads:
+        collect.forward("inverted_dropout_forward", fn, "inverted")
+    return nbformat.v4.new_output("display_data", data={"application/vnd.dropout-course.collected+json": payloads[-1]})
+
+
+def _raises_the_hidden_code(*args, **kwargs):
+    raise type("Leak_" + MARKER, (ValueError,), {})(f"{MARKER} {MARKER[::-1]}")
+
+
+def _returns_an_object_named_after_it(*args, **kwargs):
+    leak = type("Leak_" + MARKER, (), {})()
+    return leak, {"mask": leak, "scale": 2.0}
+
+
+def _error(ename, evalue):
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])
+
+
+REASON_LEAKS = {
+    "the function raises it": lambda: _judged([_collected_from(_raises_the_hidden_code)]),
+    "the function returns a class named after it": lambda: _judged([_collected_from(
+        _returns_an_object_named_after_it)]),
+    "the test cell stops with it": lambda: _judged([_error("ValueError", MARKER)]),
+    "a NameError of its own": lambda: _judged([_error("NameError", MARKER)]),
+    "the answer cell raises it": lambda: _judged([_error("Leak_" + MARKER, "x")], [_error("RuntimeError", MARKER)]),
+    "the kernel's last words": lambda: _judged([], problem=f"the notebook could not be run (RuntimeError: x); "
+                                                          f"the kernel said: {MARKER}"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(REASON_LEAKS))
+def test_the_students_reason_quotes_nothing_their_code_chose(how):
+    judged = REASON_LEAKS[how]()
+    assert judged["points"] == 0
+    assert MARKER in judged["reason"] or MARKER[::-1] in judged["reason"], judged  # the instructor's copy quotes it
+    for form in encodings(MARKER):
+        assert form not in judged["student_reason"], judged["student_reason"]
+    assert len(judged["student_reason"]) > 20  # still says what went wrong
+
+
+def test_the_students_reason_still_says_what_went_wrong_and_on_what_input():
+    assert _judged([_collected_from(_raises_the_hidden_code)])["student_reason"] == (
+        "inverted_dropout_forward: raised Exception: … for x of shape (200, 100), p_drop=0.25, train=True")
+    assert _judged([_error("NameError", "x")], [_error("RuntimeError", "boom")])["student_reason"] == (
+        "a name the test uses is not defined: the answer cell did not define it (did it raise, or was it renamed?) "
+        "(the answer cell raised RuntimeError: …)")
+    assert _judged([_error("NameError", "name 'inverted_dropout_forward' is not defined")])["student_reason"] == (
+        "a name the test uses is not defined: the answer cell did not define it (did it raise, or was it renamed?)")
+    honest = _judged([_collected_from(lambda x, p, train, rng=None: (x, {"mask": x > 0, "scale": 1.0}))])
+    assert honest["student_reason"] == honest["reason"]  # no text of the student's in it: the same words
+
+
+def test_the_page_shows_the_students_reason_and_the_instructors_view_the_other(tmp_path):
+    row = {"student": "mallory", "assignment": "ch02", "sha256": "0" * 64, "score": 0.0, "max_score": 3.0,
+           "functions": {"inverted_dropout_forward": REASON_LEAKS["the function raises it"]()}}
+    student = feedback([row], tmp_path / "course", tmp_path / "fb")[0].read_text()
+    instructor = feedback([row], tmp_path / "course", tmp_path / "fbi", show_hidden=True)[0].read_text()
+    assert MARKER not in student and MARKER[::-1] not in student and "raised" in student
+    assert MARKER in instructor
