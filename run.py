@@ -2,7 +2,8 @@
 """One entry point for the course's chores; every command sets up what it needs first.
 
     python3 run.py book     build the student kit and the book into _build/ (warnings are errors)
-    python3 run.py test     build the book if needed, then run every test
+    python3 run.py test     build the book if needed, then run every test (in parallel where safe)
+    python3 run.py test --fast      the fast tier: no kernels, browser, book or services (minutes)
     python3 run.py check NOTEBOOK   grade one exercise notebook here, with the hidden tests
 
 Only the standard library is used here, so it runs on a machine with nothing but Python.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import glob
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -51,9 +53,15 @@ def tool_env() -> dict:
 
 
 def requirements_digest() -> str:
+    """What decides the installed packages: pyproject's [project] and [build-system], and constraints.txt.
+
+    Not the whole pyproject.toml: a change to pytest's settings there must not reinstall the venv."""
+    import tomllib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     digest = hashlib.sha256()
-    for name in ("pyproject.toml", "constraints.txt"):
-        digest.update((ROOT / name).read_bytes())
+    digest.update(json.dumps({k: pyproject.get(k) for k in ("project", "build-system")}, sort_keys=True).encode())
+    digest.update((ROOT / "constraints.txt").read_bytes())
     return digest.hexdigest()
 
 
@@ -130,13 +138,22 @@ def cmd_book(args) -> None:
     build_book()
 
 
+# One worker per core; `loadgroup` keeps each xdist group on one worker (tests/conftest.py puts all
+# kernel tests in one group, so they run one at a time). `-- -n 0` after the command runs serially.
+PARALLEL = ["-n", "auto", "--dist", "loadgroup"]
+
+
 def cmd_test(args) -> None:
     ensure_python_env()
-    ensure_test_services()
-    if not args.no_book:
-        build_book()
+    if args.fast:
+        tier = ["--fast"]  # tests/conftest.py: deselects the kernel, browser, book, service and slow tiers
+    else:
+        tier = []
+        ensure_test_services()
+        if not args.no_book:
+            build_book()
     extra = list(args.pytest_args)
-    rc = subprocess.run([PYTHON, "-m", "pytest", *extra], cwd=ROOT, env=tool_env()).returncode
+    rc = subprocess.run([PYTHON, "-m", "pytest", *PARALLEL, *tier, *extra], cwd=ROOT, env=tool_env()).returncode
     if rc == 5:
         say("pytest collected no tests: that is a failure here, not a pass")
         rc = 1
@@ -163,7 +180,12 @@ def main(argv=None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help="create .venv, fetch MathJax/axe-core, bubblewrap, Chromium and PostgreSQL; nothing else").set_defaults(func=cmd_setup)
     sub.add_parser("book", help="set up, then build the book into _build/html with warnings as errors").set_defaults(func=cmd_book)
-    test = sub.add_parser("test", help="set up, build the book, then run pytest (extra args go to pytest)")
+    test = sub.add_parser("test", help="set up, build the book, then run every test in parallel (extra args go to pytest)",
+                          description="Without --fast: the full tier CI runs (Debian packages, the book, every test). "
+                                      "With --fast: only the Python environment, then the tests that need no Jupyter "
+                                      "kernel, browser, built book, database server or long run.")
+    test.add_argument("--fast", action="store_true",
+                      help="the fast tier only: no apt, no book build, no kernel/browser/book/service/slow tests")
     test.add_argument("--no-book", action="store_true", help="skip the book build (book tests then fail)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest, e.g. -k backward")
     test.set_defaults(func=cmd_test)

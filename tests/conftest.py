@@ -1,9 +1,185 @@
+"""Shared fixtures, and the test tiers: every test is marked by what it needs, read from its code.
+
+Tiers (markers, declared in pyproject.toml):
+  kernel   starts Jupyter kernels: grades notebooks, or executes them with nbconvert
+  browser  drives Chromium through Playwright
+  book     reads the built book in _build/ (`python3 run.py book`)
+  service  starts a PostgreSQL server or a Dask cluster
+  slow     takes long without any of the above (SLOW below, or @pytest.mark.slow)
+`pytest --fast` (what `python3 run.py test --fast` runs) deselects all five.
+
+The first four are derived, not declared: a test is in a tier when its own code, a fixture it uses
+or a function of its module that either of them calls matches the tier's pattern in SIGNALS. So a
+new test that grades the sample class through the `graded` fixture is a kernel test without anyone
+marking it. Two checks keep this from rotting: a test outside the kernel tier that launches a
+kernel in this process fails (`_kernels_refused_unless_marked`), and tests/test_tiers.py fails when
+a pattern stops matching anything or the classification of known tests changes.
+
+Parallel runs (pytest-xdist, `-n auto --dist loadgroup`): kernel tests share one xdist group,
+"grading", so they run one after another on one worker. They grade with two jobs of their own,
+kill process groups, sweep stale scratch folders, and assert time limits; running two of them at
+once would double the load under those limits. Every other module with a fixture wider than one
+test stays on one worker (its group is the module) so that fixture is built once; the rest spread.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import functools
 import os
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+TESTS = Path(__file__).resolve().parent
+FAST_EXCLUDES = ("kernel", "browser", "book", "service", "slow")
+SIGNALS = {
+    # the grader's entry points, the executor's `execute(...)` (not a method such as db.execute),
+    # nbconvert --execute, and the CLI verbs that grade
+    "kernel": re.compile(r"\b(?:grade_all|grade_one|grade_submission|KernelManager)\b|(?<![.\w])execute\("
+                         r"|\"--execute\"|\[\s*\"dropout-grader\",\s*\"(?:check|grade|sample)\""
+                         r"|main\(\[\s*\"(?:check|grade|sample)\""),
+    "browser": re.compile(r"\bsync_playwright\b"),
+    "book": re.compile(r"\bbook_pages\b|[\"']_build[\"']"),
+    "service": re.compile(r"\bpostgres_server\(|\bLocalCluster\("),
+}
+# Looked for in the module's top-level code too (`from book_pages import ...`); the others only in the
+# functions a test runs, since a top-level import of `grade_all` does not make every test grade.
+MODULE_WIDE = {"book"}
+# Slow without a kernel, a browser, the book or a service: `module` or `module::test` -> why.
+# (Measured with --durations on 2 busy cores; the fast tier aims at under 3 minutes.)
+SLOW = {
+    "test_hidden_checks_flake.py": "runs every verdict on hundreds of seeds (minutes)",
+    "test_verdicts_torch.py::test_the_statistical_checks_hold_for_correct_code_over_repeated_runs":
+        "repeats the statistical checks on many runs",
+    "test_kit_checks.py::test_the_kit_imports_nothing_instructor_side": "imports the kit in fresh interpreters",
+}
+SERIAL_GROUP = "grading"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fast", action="store_true",
+                     help=f"run only the fast tier: deselect tests marked {', '.join(FAST_EXCLUDES)}")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for tier in tiers_of(item):
+            item.add_marker(tier)
+        group = _xdist_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    if config.getoption("--fast"):
+        keep = [item for item in items if not any(item.get_closest_marker(tier) for tier in FAST_EXCLUDES)]
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
+
+
+def tiers_of(item) -> set[str]:
+    """The tiers `item` belongs to: by the code it runs (SIGNALS), and by the SLOW table."""
+    if not isinstance(item, pytest.Function):
+        return set()
+    module = Path(item.fspath)
+    code = "".join(_code_reached(item, module))
+    top_level = _module_level_code(module)
+    tiers = {tier for tier, pattern in SIGNALS.items()
+             if pattern.search(code) or (tier in MODULE_WIDE and pattern.search(top_level))}
+    if any(key in SLOW for key in _slow_keys(item)):
+        tiers.add("slow")
+    return tiers
+
+
+def _slow_keys(item) -> tuple[str, str]:
+    module = Path(item.fspath).name
+    return module, f"{module}::{item.originalname}"
+
+
+def _code_reached(item, module: Path) -> list[str]:
+    """Source of the test function, the fixtures it uses and the module's functions they name, transitively."""
+    functions = _module_functions(module)
+    pending = [item.originalname, *(name for name in item.fixturenames if name in functions)]
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in seen or name not in functions:
+            continue
+        seen.add(name)
+        pending.extend(other for other in functions if other not in seen and re.search(rf"\b{other}\b", functions[name]))
+    return [functions[name] for name in sorted(seen)]
+
+
+@functools.cache
+def _parsed(module: Path) -> tuple[str, ast.Module]:
+    source = module.read_text()
+    return source, ast.parse(source)
+
+
+@functools.cache
+def _module_functions(module: Path) -> dict[str, str]:
+    source, tree = _parsed(module)
+    return {node.name: ast.get_source_segment(source, node) for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+@functools.cache
+def _module_level_code(module: Path) -> str:
+    """The module's statements outside its functions and classes: imports, constants, `pytestmark`."""
+    source, tree = _parsed(module)
+    return "\n".join(ast.get_source_segment(source, node) for node in tree.body
+                     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
+
+
+def _xdist_group(item) -> str | None:
+    if item.get_closest_marker("kernel"):
+        return SERIAL_GROUP
+    if _uses_a_shared_fixture(item):
+        return Path(item.fspath).name
+    return None
+
+
+def _uses_a_shared_fixture(item) -> bool:
+    """Does `item` use a module- or session-scoped fixture of our own (built once per worker)?"""
+    for name in item.fixturenames:
+        for fixturedef in item._fixtureinfo.name2fixturedefs.get(name, ()):
+            if fixturedef.scope != "function" and Path(fixturedef.baseid.split("::")[0] or ".").name.startswith("test_"):
+                return True
+    return False
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    with _kernels_refused_unless_marked(item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    with _kernels_refused_unless_marked(item):
+        yield
+
+
+@contextlib.contextmanager
+def _kernels_refused_unless_marked(item):
+    """Outside the kernel tier, launching a Jupyter kernel in this process fails the test."""
+    if item.get_closest_marker("kernel"):
+        yield
+        return
+    from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+
+    async def refuse(self, cmd, **kwargs):
+        raise RuntimeError(f"{item.nodeid} started a Jupyter kernel but is not in the kernel tier: make "
+                           "SIGNALS['kernel'] in tests/conftest.py match what it calls")
+
+    original = LocalProvisioner.launch_kernel
+    LocalProvisioner.launch_kernel = refuse
+    try:
+        yield
+    finally:
+        LocalProvisioner.launch_kernel = original
 
 
 @pytest.fixture
