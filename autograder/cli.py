@@ -97,6 +97,13 @@ def cmd_grade(args) -> None:
                        scheduler=getattr(args, "scheduler", None), isolate=not args.no_sandbox,
                        cell_timeout=getattr(args, "cell_timeout", 60), security=_security(args))
     print(f"graded {counts['graded']} submission(s); {counts['unchanged']} unchanged since last time were kept")
+    # Each of these is recorded with its reason (zero points); the rest of the class is graded as usual.
+    stopped = counts.get("stopped", [])
+    if stopped:
+        print(f"{len(stopped)} submission(s) stopped their grading worker and got 0 points with the reason "
+              "(`grade --force` grades them again):")
+        for student, assignment, reason in stopped:
+            print(f"  {student}/{assignment}: {reason}")
 
 
 def _security(args):

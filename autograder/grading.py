@@ -28,9 +28,10 @@ from pathlib import Path
 import nbformat
 
 from . import screening, verdicts
-from .executor import execute
+from .executor import execute, fit_to_size
 from .layout import Course
-from .limits import owner_alive, remove_stale_cgroups
+from .limits import KEPT_NOTEBOOK_LIMIT, WORKER_ADDRESS_LIMIT, WORKER_MEMORY_LIMIT, owner_alive, remove_stale_cgroups
+from .scheduling import OUT_OF_MEMORY
 from .paths import REPO, SOURCES
 
 SCRATCH_PREFIX = "dropout-grade-"  # then the worker's PID (see remove_stale_scratch)
@@ -121,7 +122,8 @@ def grade_submission(course_root: Path, student: str, assignment: str, notebook:
         written = verdicts.written_answers(screened.notebook, released)
     except Exception as err:  # noqa: BLE001 - one submission's trouble is that submission's reason
         keep.unlink(missing_ok=True)
-        reason = f"the grader could not grade this notebook ({type(err).__name__}: {str(err)[:300]})"
+        reason = OUT_OF_MEMORY if isinstance(err, MemoryError) else \
+            f"the grader could not grade this notebook ({type(err).__name__}: {str(err)[:300]})"
         return _result(student, assignment, digest, verdicts.zero(points, reason), seconds=time.monotonic() - started)
     try:  # the points stand whatever happens to the copy kept for feedback
         _keep(screening.without_grader_cells(verdicts.without_collected(run.notebook)), keep)
@@ -136,7 +138,7 @@ def _keep(notebook: nbformat.NotebookNode, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     # Lone surrogates in a student's output cannot be UTF-8: replaced, not fatal.
-    partial.write_bytes(nbformat.writes(notebook).encode("utf-8", "replace"))
+    partial.write_bytes(nbformat.writes(fit_to_size(notebook, KEPT_NOTEBOOK_LIMIT)).encode("utf-8", "replace"))
     os.replace(partial, target)
 
 
@@ -158,14 +160,29 @@ def pending(course: Course, gradebook, force: bool) -> tuple[list[tuple[str, str
     return todo, skipped
 
 
+def lost_submission(course: Course, student: str, assignment: str, notebook: Path, reason: str) -> dict:
+    """The result of a submission whose grading worker died: zero points, and why, for this one only.
+
+    Recorded under the submission's fingerprint like any grade, so the next run does not try it
+    again (`grade --force`, or a new submission, does).
+    """
+    _, _, points = _release(str(course.root), assignment)
+    result = _result(student, assignment, grading_key(course, assignment, notebook), verdicts.zero(points, reason),
+                     flags=[reason])
+    result["stopped"] = reason
+    return result
+
+
 def grade_all(course_root: Path, gradebook, jobs: int = 2, timeout: float = 600, force: bool = False,
               scheduler: str | None = None, isolate: bool = True, cell_timeout: int = 60,
-              security=None) -> dict:
-    """Grade what is new or changed; returns counts. Safe to stop and start again.
+              security=None, worker_memory: int = WORKER_MEMORY_LIMIT,
+              worker_address: int = WORKER_ADDRESS_LIMIT) -> dict:
+    """Grade what is new or changed; returns counts and the submissions that stopped a worker.
 
-    ``scheduler`` (a Dask distributed address) grades on a cluster whose workers see the course
-    folder at the same path; ``security`` is a ``distributed.Security`` for its TLS.
-    ``isolate=False`` runs kernels without the sandbox (trusted submissions only).
+    Safe to stop and start again. ``scheduler`` (a Dask distributed address) grades on a cluster
+    whose workers see the course folder at the same path; ``security`` is a
+    ``distributed.Security`` for its TLS. ``isolate=False`` runs kernels without the sandbox
+    (trusted submissions only). ``worker_memory`` is each local worker's memory limit.
     """
     from . import sandbox, scheduling
 
@@ -176,6 +193,11 @@ def grade_all(course_root: Path, gradebook, jobs: int = 2, timeout: float = 600,
     remove_stale_cgroups()
     todo, skipped = pending(course, gradebook, force)
     task = functools.partial(grade_submission, timeout=timeout, cell_timeout=cell_timeout, isolate=isolate)
-    for result in scheduling.run(task, course.root, todo, jobs=jobs, scheduler=scheduler, security=security):
+    stopped = []
+    for result in scheduling.run(task, course.root, todo, functools.partial(lost_submission, course), jobs=jobs,
+                                 scheduler=scheduler, security=security, memory=worker_memory,
+                                 address=worker_address):
         gradebook.record(result)
-    return {"graded": len(todo), "unchanged": skipped}
+        if result.get("stopped"):
+            stopped.append((result["student"], result["assignment"], result["stopped"]))
+    return {"graded": len(todo), "unchanged": skipped, "stopped": stopped}

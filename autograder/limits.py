@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import time
 import uuid
@@ -18,6 +19,21 @@ MEMORY_LIMIT = 6 * 2**30       # bytes of address space per process
 KERNEL_MEMORY_LIMIT = 4 * 2**30  # bytes of memory (and tmpfs files) of one kernel and all it starts (root)
 FILE_SIZE_LIMIT = 512 * 2**20  # bytes any one written file may reach (runaway output)
 MAX_TASKS = 512                # processes and threads of one kernel and its children
+
+# What a kernel sends back, in bytes as they arrive (JSON of every frame: text, data, metadata,
+# transient, headers). The one place these numbers live; the README quotes them.
+MESSAGE_LIMIT = 16 * 2**20          # one message; a frame past it is refused by ZeroMQ unread, a message past it undecoded
+OUTPUT_LIMIT = 16 * 2**20           # one output (a display update counts once for every output it rewrites)
+NOTEBOOK_OUTPUT_LIMIT = 64 * 2**20  # all outputs of one notebook, counted as they arrive (collected data aside)
+KEPT_NOTEBOOK_LIMIT = 8 * 2**20     # the graded notebook kept for feedback, as written to the course folder
+OUTPUT_KEPT = 20_000                # characters of each text output kept for feedback (a student may print 100 MB)
+IMAGE_KEPT = 2**20                  # characters of one image kept for feedback
+
+# The trusted worker that runs one submission's kernel and judges its data: its own memory, so a
+# submission that makes it grow (or a bug) ends that worker only. As root a `memory` cgroup (real
+# memory, no swap); otherwise an address-space limit, which counts reserved as well as used memory.
+WORKER_MEMORY_LIMIT = 4 * 2**30
+WORKER_ADDRESS_LIMIT = 16 * 2**30
 CGROUP_ENV = "DROPOUT_GRADER_CGROUP"  # os.pathsep-separated cgroups each sandboxed kernel joins (root only)
 GROUP_PREFIX = "dropout-grader-"  # then the grader's PID, so leftovers of a killed run are known
 
@@ -116,3 +132,52 @@ def _empty_and_remove(group: Path) -> None:
                 group.rmdir()
                 return
         time.sleep(0.1)
+
+
+def worker_group(pid: int) -> Path | None:
+    """The memory cgroup of the grading worker ``pid`` (named so a stale one is swept), or None."""
+    hierarchy = _hierarchies().get("memory")
+    return hierarchy / f"{GROUP_PREFIX}{pid}-worker" if hierarchy else None
+
+
+def cap_worker_memory(limit: int = WORKER_MEMORY_LIMIT, address: int = WORKER_ADDRESS_LIMIT) -> str:
+    """Put this process, a grading worker, under a memory limit of its own; says which kind.
+
+    Kernels it starts leave its cgroup for their own at once (see ``join_cgroup``), so the
+    limit is the worker's: the trusted checks, the notebook being graded, the messages in flight.
+    """
+    group = worker_group(os.getpid())
+    if group is not None:
+        try:
+            group.mkdir(exist_ok=True)
+            for file, value in (("memory.max", limit), ("memory.limit_in_bytes", limit), ("memory.swap.max", 0),
+                                ("memory.memsw.limit_in_bytes", limit)):
+                with contextlib.suppress(OSError):
+                    (group / file).write_text(str(value))
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+            return f"memory cgroup of {limit / 2**30:g} GiB"
+        except OSError:
+            pass  # not allowed here (a container): the address-space limit below still holds
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        address = min(address, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (address, hard))  # soft only: a kernel launcher may raise its own
+    return f"address space of {address / 2**30:g} GiB"
+
+
+def worker_ran_out_of_memory(pid: int) -> bool:
+    """Whether the kernel's OOM killer acted in the cgroup of the (ended) worker ``pid``."""
+    group = worker_group(pid)
+    for name in ("memory.events", "memory.oom_control"):  # v2, v1: both have a line "oom_kill N"
+        with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
+            for line in (group / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill" and int(value) > 0:
+                    return True
+    return False
+
+
+def release_worker_group(pid: int) -> None:
+    group = worker_group(pid)
+    if group is not None and group.exists():
+        _empty_and_remove(group)

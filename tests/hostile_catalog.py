@@ -112,6 +112,7 @@ EXPECTED = {
     # --- leaks and budgets, checked on the kept notebook and the feedback pages
     "prints_hidden_test_code": (FULL, None),
     "displays_200_mb": (FULL, None),
+    "floods_uncounted_output": (FULL, None),  # metadata, transient, display-id fan-out, many frames
     "fills_its_disk": (FULL, None),
     # --- the test cells belong to the release
     "edits_test_cell": (FULL, None),
@@ -439,6 +440,24 @@ for _ in range(20):
     display({"text/plain": _blob}, raw=True)
 """
 
+# What nbclient once kept or copied uncounted: output metadata, `transient`, one display update
+# copied onto every output with its display id, and messages of many frames (each one small).
+_UNCOUNTED_FLOOD = """\
+from IPython.display import display, update_display
+_meta = {"pad": "m" * (10 * 2**20)}
+for _ in range(16):
+    display({"text/plain": "small"}, raw=True, metadata=_meta)
+for _ in range(100):
+    display({"text/plain": "tick"}, raw=True, display_id="tick")
+update_display({"text/plain": "u" * 2**20}, raw=True, display_id="tick")
+for _ in range(5):
+    display({"text/plain": "t"}, raw=True, transient={"pad": "t" * (10 * 2**20)})
+_k = get_ipython().kernel
+for _ in range(4):
+    _k.session.send(_k.iopub_socket, "display_data", {"data": {"text/plain": "f"}, "metadata": {}},
+                    parent=_k.get_parent("shell"), buffers=[memoryview(b"b" * 2**20)] * 32)
+"""
+
 # The kernel's folder lives on the grading machine's disk: how much of it can one notebook take?
 _FILL = f"""\
 import json, os
@@ -548,6 +567,7 @@ EDITS = {
     "prints_hidden_test_code": _added_cell_at_end("print('\\n'.join(_ih))"),
     "daemonizes": _added_cell_at_end(_DAEMONS),
     "displays_200_mb": _added_cell_at_end(_DISPLAY_FLOOD),
+    "floods_uncounted_output": _prefix_first_answer(_UNCOUNTED_FLOOD),
     "fills_its_disk": _added_cell_at_end(_FILL),
     "edits_test_cell": _edit_test,
     "deletes_test_cells": _delete_tests,

@@ -155,13 +155,13 @@ def test_honest_students_are_graded_as_usual(hostile):
 def test_every_submission_graded_once_and_the_gradebook_adds_up(hostile):
     rows = hostile["book"].rows()
     assert sorted(r["student"] for r in rows) == sorted([*EXPECTED, *map(safe_id, HONEST)])
-    assert hostile["counts"] == {"graded": len(rows), "unchanged": 0}
+    assert hostile["counts"] == {"graded": len(rows), "unchanged": 0, "stopped": []}
     for row in rows:
         assert row["score"] == sum(i["points"] for i in row["functions"].values())
         assert row["max_score"] == sum(i["max_points"] for i in row["functions"].values()) >= sum(FULL.values())
         assert set(FULL) <= set(row["functions"])
     assert grade_all(hostile["course"], hostile["book"], jobs=2, cell_timeout=CELL_TIMEOUT) == {
-        "graded": 0, "unchanged": len(rows)}
+        "graded": 0, "unchanged": len(rows), "stopped": []}
 
 
 def test_no_submitted_file_changed_and_nothing_escaped(hostile):
@@ -250,6 +250,17 @@ def test_runaway_display_output_is_trimmed_too(hostile):
     """200 MB of `display(...)` output is as runaway as 200 MB of prints: the course must not keep it."""
     path = hostile["course"] / GRADED_CACHE / "displays_200_mb" / "ch02.ipynb"
     assert path.stat().st_size < 1_000_000, f"kept notebook of {path.stat().st_size / 1e6:.0f} MB"
+
+
+def test_uncounted_output_is_counted_and_the_kept_notebook_stays_small(hostile):
+    """Metadata, transient, a display update fanned out onto 100 outputs, many-frame messages: all counted."""
+    from autograder.limits import KEPT_NOTEBOOK_LIMIT, NOTEBOOK_OUTPUT_LIMIT
+
+    path = hostile["course"] / GRADED_CACHE / "floods_uncounted_output" / "ch02.ipynb"
+    assert path.stat().st_size <= min(KEPT_NOTEBOOK_LIMIT, NOTEBOOK_OUTPUT_LIMIT)
+    notes = "".join(o.get("text", "") for c in kept(hostile["course"], "floods_uncounted_output").cells
+                    for o in c.get("outputs", []))
+    assert "dropped output past its size limit" in notes
 
 
 def test_a_kernel_cannot_fill_the_grading_machines_disk_or_memory(hostile):
