@@ -67,7 +67,8 @@ def cmd_collect(args) -> None:
     course = _course(args)
     got = collect(Path(args.source), course, args.assignment, roster=args.roster, latest=args.latest,
                   timestamps=getattr(args, "timestamps", None), picks=getattr(args, "pick", None) or (),
-                  allow_unmatched=getattr(args, "allow_unmatched", False), dry_run=getattr(args, "dry_run", False))
+                  allow_unmatched=getattr(args, "allow_unmatched", False), dry_run=getattr(args, "dry_run", False),
+                  gradebook=getattr(args, "db", None))
     if got.dry_run:
         print(f"plan (dry run: nothing is copied into {course / 'submitted'}):")
         for line in got.planned:

@@ -50,13 +50,19 @@ LEAKS = {
                              "metadata={'leak': ''.join(In)})",
     "picture of it": "import base64, zlib; from IPython.display import Image, display; display(Image(data="
                      "b'\\x89PNG\\r\\n\\x1a\\n' + zlib.compress(''.join(In).encode()), format='png'))",
+    # A display made before any hidden code ran, rewritten afterwards (nbclient rewrites every output
+    # with the display's id): the page shows that earlier cell's outputs.
+    "display with the earlier display's id": "display(''.join(In), display_id=_handle.display_id)",
+    "update of the earlier display": "_handle.update(''.join(In)); print('updated')",
 }
 STEAL_FROM_FRAMES = ("import sys, linecache\n_stolen = ''\n"
                      "def target(x):\n"
                      "    global _stolen\n"
                      "    frame = sys._getframe(1)\n"
                      "    _stolen = ''.join(linecache.getlines(frame.f_code.co_filename)) + repr(frame.f_code.co_consts)\n"
-                     "print('before any hidden code:', 'the student sees this')")
+                     "print('before any hidden code:', 'the student sees this')\n"
+                     "from IPython.display import display\n"
+                     "_handle = display('shown before ' + 'any hidden code', display_id=True)")
 
 
 def encodings(text: str) -> list[str]:
@@ -125,7 +131,11 @@ def test_the_leaks_work_in_the_kernel(executed):
     leaked = nbformat.writes(executed)
     assert cells_before_hidden_code(executed) == 2  # the markdown and the answer; the test ran the hidden block
     for name, cell in zip(LEAKS, executed.cells[3:]):
-        assert any(MARKER in _decoded(t) for o in cell.outputs for t in _texts(o)), name
+        if name != "update of the earlier display":  # that one has no output of its own (see below)
+            assert any(MARKER in _decoded(t) for o in cell.outputs for t in _texts(o)), name
+    # The executor gives no display id to outputs from the first hidden test on: the earlier display stays.
+    assert [o.get("data", {}).get("text/plain") for o in executed.cells[1].outputs][-1] == \
+        "'shown before any hidden code'"
     assert MARKER[::-1] in leaked and codecs.encode(MARKER, "rot13") in leaked
 
 
@@ -141,6 +151,7 @@ def test_no_form_of_the_hidden_code_reaches_the_students_page(executed, tmp_path
             assert not any(piece in page for piece in fragments(output) if piece not in own_code), output
     assert "<img" not in page  # not even a picture
     assert "before any hidden code: the student sees this" in page  # the answer cell ran before: shown
+    assert "shown before any hidden code" in page
     assert "visible check" not in page  # a test's own output comes after its hidden block
     assert "this cell raised ValueError; its output is not shown" in page
     assert "this cell raised an exception of its own class; its output is not shown" in page
