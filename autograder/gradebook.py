@@ -7,6 +7,7 @@ graded twice, a changed one replaces its row.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -62,6 +63,32 @@ class Gradebook:
             values["written"] = json.dumps(written, sort_keys=True)
             conn.execute(RESULTS.delete().where(key))
             conn.execute(RESULTS.insert().values(**values))
+
+    def students_graded(self, assignment: str, students) -> set[str]:
+        """Which of ``students`` have a row for ``assignment``."""
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(RESULTS.c.student).where(
+                (RESULTS.c.assignment == assignment) & RESULTS.c.student.in_(list(students)))).scalars()
+            return set(found)
+
+    @contextmanager
+    def renaming(self, old: str, new: str, assignment: str):
+        """Give ``old``'s row of ``assignment`` (grades, flags, written marks) to ``new``; commit only if the
+        with-block succeeds (collect moves the submission's folder in it), else roll back.
+
+        Raises ``LookupError`` when ``new`` already has a row: two people's grades are never merged.
+        """
+        def key(student):
+            return (RESULTS.c.student == student) & (RESULTS.c.assignment == assignment)
+
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(RESULTS.c.student).where(key(new))).first() is not None:
+                raise LookupError(f"the gradebook already holds {new!r}'s grades for {assignment}")
+            try:
+                conn.execute(RESULTS.update().where(key(old)).values(student=new))
+            except sa.exc.IntegrityError as err:  # a grade run recorded one for new since the check
+                raise LookupError(f"the gradebook already holds {new!r}'s grades for {assignment}") from err
+            yield
 
     def rows(self) -> list[dict]:
         with self.engine.connect() as conn:

@@ -68,3 +68,100 @@ def test_a_roster_with_a_bom_crlf_and_decomposed_accents_matches_composed_lms_na
                                     "Seán O'Brien_7_assignsubmission_file_ch02.ipynb": notebook(text="sean")})
     got = collect(lms, tmp_path / "course", roster=path)
     assert pairs(got) == [("s1", "ch02"), ("s2", "ch02")] and not got.needs_attention
+
+
+# --- a re-collect that moves an earlier folder takes its grades along --------------------------------------
+
+def grade_row(student: str, assignment: str, sha: str, score: float) -> dict:
+    return {"student": student, "assignment": assignment, "sha256": sha, "score": score, "max_score": 10.0,
+            "functions": {"dropout": {"points": score, "max_points": 10.0, "reason": ""}}, "flags": [],
+            "written": {"q1": {"answer": "because", "max_points": 2.0, "points": None}}}
+
+
+@pytest.fixture
+def graded_under_a_canvas_name(tmp_path):
+    """ch02 of Seán collected without a roster (so under his Canvas name), graded, and his written answer marked."""
+    from autograder.gradebook import Gradebook, default_url
+
+    course = tmp_path / "course"
+    collect(export(tmp_path / "first", {"obrienseán_12345_900001_ch02.ipynb": notebook(text="sean ch02")}), course)
+    book = Gradebook(default_url(course))
+    book.record(grade_row("obrienseán_12345", "ch02", "sha-of-seans-notebook", 7.0))
+    book.grade_written({("obrienseán_12345", "ch02"): {"q1": {"points": 2, "comment": "good", "answer": "because"}}})
+    cache = course / "graded_notebooks" / "obrienseán_12345" / "ch02.ipynb"
+    cache.parent.mkdir(parents=True)
+    cache.write_text("executed copy")
+    return course, book
+
+
+def ann_hands_in(tmp_path):
+    """A later export, of another student: collected with the roster, it moves Seán's earlier folder."""
+    return export(tmp_path / "second", {"Ann Smith_7_assignsubmission_file_ch02.ipynb": notebook(text="a")})
+
+
+def gradebook_rows(book) -> list[tuple[str, str, float, object]]:
+    return [(r["student"], r["assignment"], r["score"], r["written"]["q1"].get("points")) for r in book.rows()]
+
+
+def test_a_moved_folder_takes_its_grades_and_manual_marks_along(tmp_path, roster, graded_under_a_canvas_name):
+    course, book = graded_under_a_canvas_name
+    got = collect(ann_hands_in(tmp_path),
+                  course, roster=roster)
+    assert got.moved == got.grades_moved == [("obrienseán_12345", "s1", "ch02")]
+    assert gradebook_rows(book) == [("s1", "ch02", 7.0, 2.0)]  # one row, the manual mark kept: export shows one
+    assert (course / "graded_notebooks" / "s1" / "ch02.ipynb").read_text() == "executed copy"
+    assert not (course / "graded_notebooks" / "obrienseán_12345").exists()
+    assert any(line.startswith("moved submitted/obrienseán_12345/ch02 to submitted/s1/ch02")
+               and "grades in the gradebook moved from obrienseán_12345 to s1" in line for line in got.report())
+    again = collect(ann_hands_in(tmp_path), course, roster=roster)  # and a re-collect changes nothing
+    assert again.moved == [] and gradebook_rows(book) == [("s1", "ch02", 7.0, 2.0)]
+
+
+def test_a_move_is_held_when_both_names_have_grades_and_nothing_changes(tmp_path, roster,
+                                                                        graded_under_a_canvas_name):
+    course, book = graded_under_a_canvas_name
+    book.record(grade_row("s1", "ch02", "sha-of-another-copy", 9.0))
+    before = gradebook_rows(book)
+    got = collect(ann_hands_in(tmp_path),
+                  course, roster=roster)
+    (held,) = got.held
+    assert held.who == "s1" and "grades of both obrienseán_12345 and s1" in held.why
+    assert "DELETE FROM results WHERE student='obrienseán_12345' AND assignment='ch02'" in held.todo
+    assert got.moved == [] and got.needs_attention and pairs(got) == [("s3", "ch02")]
+    assert gradebook_rows(book) == before and ("obrienseán_12345", "ch02") in filed(course)
+
+
+def test_a_move_that_fails_leaves_the_grades_where_they_were(tmp_path, roster, graded_under_a_canvas_name,
+                                                             monkeypatch):
+    course, book = graded_under_a_canvas_name
+    before = gradebook_rows(book)
+
+    def failing_rename(*_):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("autograder.collect.filing.os.rename", failing_rename)
+    with pytest.raises(OSError, match="disk full"):
+        collect(ann_hands_in(tmp_path), course, roster=roster)
+    assert gradebook_rows(book) == before  # rolled back with the move
+    assert ("obrienseán_12345", "ch02") in filed(course)
+
+
+def test_a_dry_run_says_the_grades_would_move_and_moves_nothing(tmp_path, roster, graded_under_a_canvas_name):
+    course, book = graded_under_a_canvas_name
+    before = gradebook_rows(book)
+    got = collect(ann_hands_in(tmp_path), course, roster=roster, dry_run=True)
+    assert "move submitted/obrienseán_12345/ch02 to submitted/s1/ch02 with its grades in the gradebook" in got.planned
+    assert gradebook_rows(book) == before and ("obrienseán_12345", "ch02") in filed(course)
+
+
+def test_the_command_line_moves_grades_in_the_gradebook_given_with_db(tmp_path, roster, capsys):
+    from autograder import cli
+    from autograder.gradebook import Gradebook
+
+    course, url = tmp_path / "course", f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    collect(export(tmp_path / "first", {"obrienseán_12345_900001_ch02.ipynb": notebook(text="sean")}), course)
+    Gradebook(url).record(grade_row("obrienseán_12345", "ch02", "sha", 7.0))
+    cli.main(["collect", str(ann_hands_in(tmp_path)), "--course", str(course), "--roster", str(roster),
+              "--db", url])
+    assert gradebook_rows(Gradebook(url)) == [("s1", "ch02", 7.0, None)]
+    assert "grades in the gradebook moved" in capsys.readouterr().out

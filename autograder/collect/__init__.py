@@ -20,6 +20,7 @@ raise :class:`CollectError` and nothing is copied.
 """
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import zipfile
@@ -69,17 +70,21 @@ class Collected(list):
         Submissions replaced: student, assignment, path, why, where the earlier one was saved.
     moved : list of (str, str, str)
         Earlier folders (under an LMS name) whose assignment moved into a roster student's folder.
+    grades_moved : list of (str, str, str)
+        Those of ``moved`` whose gradebook row (grades, written marks) moved with them.
     notes : list of str
         Choices made on the way (identical copies, picks, group submissions, times not used).
     """
 
     def __init__(self, triples=(), *, planned=(), held=(), unmatched=(), missing=(), not_on_roster=(), skipped=(),
-                 refused=(), unidentified=(), replaced=(), moved=(), notes=(), backup=None, dry_run=False):
+                 refused=(), unidentified=(), replaced=(), moved=(), grades_moved=(), notes=(), backup=None,
+                 dry_run=False):
         super().__init__(triples)
         self.planned, self.held, self.unmatched = list(planned), list(held), list(unmatched)
         self.missing, self.not_on_roster = list(missing), list(not_on_roster)
         self.skipped, self.refused, self.unidentified = list(skipped), list(refused), list(unidentified)
         self.replaced, self.moved, self.notes = list(replaced), list(moved), list(notes)
+        self.grades_moved = list(grades_moved)
         self.backup, self.dry_run = backup, dry_run
 
     @property
@@ -94,8 +99,9 @@ class Collected(list):
         for held in self.held:
             lines += held.lines()
         lines += [f"unmatched {name}: {who} {why}" for name, who, why in self.unmatched]
-        lines += [f"moved submitted/{folder}/{a} to submitted/{s}/{a}: the roster says it is {s}'s (`grade` grades "
-                  f"it as {s}; grades recorded earlier under {folder} stay in the gradebook under that name)"
+        lines += [f"moved submitted/{folder}/{a} to submitted/{s}/{a}: the roster says it is {s}'s"
+                  + (f"; its grades in the gradebook moved from {folder} to {s} with it"
+                     if (folder, s, a) in self.grades_moved else "")
                   for folder, s, a in self.moved]
         lines += [f"replaced {s}/{a} with {why}" + (f" (earlier copy saved in {saved})" if saved else "")
                   for s, a, _, why, saved in self.replaced]
@@ -139,6 +145,23 @@ def _lms_timezone(course: Path, found) -> object | None:
         raise CollectError(f"{err}\n(collect reads [lms] timezone from it, for Blackboard's attempt times)") from err
 
 
+def _open_gradebook(gradebook, course: Path):
+    """The gradebook to keep in step with moved folders; None when grading has not made one yet."""
+    if gradebook is not None and not isinstance(gradebook, (str, os.PathLike)):
+        return gradebook
+    import sqlalchemy
+
+    from ..gradebook import Gradebook, default_url
+
+    if gradebook is None and not Course(course).results_db.exists():
+        return None
+    url = str(gradebook) if gradebook is not None else default_url(course)
+    try:
+        return Gradebook(url)
+    except sqlalchemy.exc.SQLAlchemyError as err:
+        raise CollectError(f"cannot open the gradebook {url} (a moved folder takes its grades along): {err}") from err
+
+
 def _check_picks(picks: set[str], found) -> None:
     names = {f.name for f in found}
     unknown = sorted(picks - names)
@@ -149,8 +172,9 @@ def _check_picks(picks: set[str], found) -> None:
 
 def _plan_lines(plan: Plan, filing) -> list[str]:
     """One line per submission to file, and one per earlier folder to move: what --dry-run prints."""
-    lines = [f"move submitted/{folder}/{a} to submitted/{s}/{a}" + (" (identical: the earlier copy goes to "
-                                                                     "the backup)" if identical else "")
+    lines = [f"move submitted/{folder}/{a} to submitted/{s}/{a}"
+             + (" with its grades in the gradebook" if (folder, s, a) in filing.grades_move else "")
+             + (" (identical: the earlier copy goes to the backup)" if identical else "")
              for folder, s, a, identical in filing.moves]
     for (student, assignment), u in sorted(plan.copies.items()):
         info = filing.info[student, assignment]
@@ -165,7 +189,7 @@ def _plan_lines(plan: Plan, filing) -> list[str]:
 
 def collect(source: Path, course: Path, assignment: str | None = None, *, roster=None, latest: bool = False,
             limits: Limits = LIMITS, timestamps: Path | None = None, picks=(), allow_unmatched: bool = False,
-            dry_run: bool = False) -> Collected:
+            dry_run: bool = False, gradebook=None) -> Collected:
     """Copy every submission in ``source`` into ``course/submitted/<student>/<assignment>/exercise.ipynb``.
 
     Parameters
@@ -195,6 +219,10 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
         With a roster, file people it does not list under their LMS name.
     dry_run : bool
         Decide everything, copy and write nothing; the result's ``planned`` says what would happen.
+    gradebook : str or Gradebook, optional
+        The gradebook (URL or object; default: the course's SQLite one, if grading made it). When an
+        earlier folder moves to a roster id, its grades move with it in one transaction; when both
+        names have grades for that assignment, the move is held.
 
     Raises
     ------
@@ -227,16 +255,19 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
         plan = Plan()
         claimed = claims(found, metadata, _lms_timezone(course, found), plan)
         build(claimed, assignment, index, allow_unmatched=allow_unmatched, picks=set(picks), latest=latest, plan=plan)
-        filing = check(plan, course, index)
+        opened = functools.cache(lambda: _open_gradebook(gradebook, course))
+        filing = check(plan, course, index, opened)
         apply_times(plan, filing, given_times, course, Path(timestamps or ""))
         if plan.problems:
             raise CollectError("nothing was collected; fix these and collect again:\n  - "
                                + "\n  - ".join(plan.problems))
         planned = _plan_lines(plan, filing)
-        collected, replaced, moved, backup = ([], [], [], None) if dry_run else carry_out(plan, filing, course)
+        collected, replaced, moved, backup = ([], [], [], None) if dry_run else carry_out(plan, filing, course,
+                                                                                             opened)
     handed_in = {s for s, _ in plan.copies} | {s for _, s, _ in moved}
     missing = sorted({e.id for e in roster} - handed_in - {h.who for h in plan.held}) if roster is not None else []
     return Collected(collected, planned=planned, held=plan.held, unmatched=plan.unmatched, missing=missing,
                      not_on_roster=sorted(set(plan.not_on_roster)), skipped=harvest.skipped, refused=harvest.refused,
-                     unidentified=plan.unidentified, replaced=replaced, moved=moved, notes=plan.notes,
+                     unidentified=plan.unidentified, replaced=replaced, moved=moved,
+                     grades_moved=[m for m in moved if m in filing.grades_move], notes=plan.notes,
                      backup=backup, dry_run=dry_run)

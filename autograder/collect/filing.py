@@ -22,6 +22,7 @@ from ..deadlines import TRUSTED_SOURCES
 from ..layout import NOTEBOOK, Course
 from ..submission_info import SubmissionInfo
 from .archives import CHUNK
+from .errors import CollectError
 from .lms_names import Person
 from .plan import ORDER_NAMES, PICK, Plan, Upload, order_kind
 
@@ -33,6 +34,7 @@ class Filing:
     """What carrying out a plan does to the course."""
 
     moves: list = field(default_factory=list)     # (earlier folder, student, assignment, identical)
+    grades_move: set = field(default_factory=set)  # (earlier folder, student, assignment) whose gradebook row moves too
     replaces: dict = field(default_factory=dict)  # (student, assignment) -> why, shown in the report
     info: dict = field(default_factory=dict)      # (student, assignment) -> SubmissionInfo to write
 
@@ -91,14 +93,18 @@ def _why_newer(u: Upload, before: SubmissionInfo) -> str:
         else "the LMS's time"
 
 
-def check(plan: Plan, course: Path, roster) -> Filing:
-    """Hold what would misfile or silently replace a submission; find earlier folders to move."""
+def check(plan: Plan, course: Path, roster, gradebook=lambda: None) -> Filing:
+    """Hold what would misfile or silently replace a submission; find earlier folders to move.
+
+    ``gradebook`` opens the gradebook (or gives None when there is none yet); it is opened only
+    when a folder is to move, to move that folder's grades with it.
+    """
     filing = Filing()
     _symbolic_links(plan, course)
     earlier = earlier_folders(course)
     _case_clashes(plan, earlier)
     if roster is not None:
-        _moves(plan, course, roster, earlier, filing)
+        _moves(plan, course, roster, earlier, filing, gradebook)
     incoming = {(s, a): f for f, s, a, identical in filing.moves if not identical}
     for key, u in sorted(plan.copies.items()):
         student, assignment = key
@@ -166,7 +172,7 @@ def _recorded_person(folder: str, info: SubmissionInfo) -> Person:
     return Person(info.lms or "plain", info.lms_id, folder, (info.name,) if info.name else (), info.email)
 
 
-def _moves(plan: Plan, course: Path, roster, earlier: dict[str, str], filing: Filing) -> None:
+def _moves(plan: Plan, course: Path, roster, earlier: dict[str, str], filing: Filing, gradebook) -> None:
     """Folders an earlier collect made under an LMS name, that the roster now gives to a student."""
     for folder in sorted(earlier.values()):
         if folder in roster.ids:
@@ -180,10 +186,11 @@ def _moves(plan: Plan, course: Path, roster, earlier: dict[str, str], filing: Fi
             continue
         student = next(iter(next(iter(owners))))
         for assignment in assignments:
-            _move_one(plan, course, folder, student, assignment, filing)
+            _move_one(plan, course, folder, student, assignment, filing, gradebook)
 
 
-def _move_one(plan: Plan, course: Path, folder: str, student: str, assignment: str, filing: Filing) -> None:
+def _move_one(plan: Plan, course: Path, folder: str, student: str, assignment: str, filing: Filing,
+              gradebook) -> None:
     theirs = sha256(Course(course).submitted_notebook(folder, assignment))
     ours = sha256(Course(course).submitted_notebook(student, assignment))
     # Two earlier folders of one student may both hold this assignment: the first move takes the place.
@@ -191,6 +198,13 @@ def _move_one(plan: Plan, course: Path, folder: str, student: str, assignment: s
     if incoming is not None:
         ours = sha256(Course(course).submitted_notebook(incoming, assignment))
     if ours is None or ours == theirs:
+        graded = _graded(gradebook, assignment, folder, student)
+        graded |= {student for _, s, a in filing.grades_move if (s, a) == (student, assignment)}
+        if {folder, student} <= graded:
+            _hold_for_two_grades(plan, course, folder, student, assignment)
+            return
+        if folder in graded:
+            filing.grades_move.add((folder, student, assignment))
         filing.moves.append((folder, student, assignment, ours is not None))
         return
     waiting = plan.copies.pop((student, assignment), None)  # this collect's notebook waits too, listed
@@ -198,6 +212,24 @@ def _move_one(plan: Plan, course: Path, folder: str, student: str, assignment: s
               f"submitted/{folder}/{assignment} (collected earlier under an LMS name, the roster now says it is "
               f"{student}'s) and submitted/{incoming or student}/{assignment} hold different notebooks",
               "keep one: move the other out of submitted/ by hand, then collect again")
+
+
+def _graded(gradebook, assignment: str, *students: str) -> set[str]:
+    """Which of ``students`` the gradebook has grades of for ``assignment`` (none when there is no gradebook)."""
+    book = gradebook()
+    return book.students_graded(assignment, students) if book is not None else set()
+
+
+def _hold_for_two_grades(plan: Plan, course: Path, folder: str, student: str, assignment: str) -> None:
+    """One student, graded under two names: which grades count is the instructor's choice, never merged."""
+    waiting = plan.copies.pop((student, assignment), None)
+    db = Course(course).results_db
+    plan.hold(student, assignment, [waiting] if waiting else [],
+              f"submitted/{folder}/{assignment} (collected earlier under an LMS name, the roster now says it is "
+              f"{student}'s) is not moved: the gradebook holds grades of both {folder} and {student} for "
+              f"{assignment}, and one student keeps one",
+              f"keep one: delete the other name's row from the gradebook (e.g. sqlite3 {db} \"DELETE FROM results "
+              f"WHERE student='{folder}' AND assignment='{assignment}'\"), then collect again")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,18 +267,43 @@ class Backup:
         return target
 
 
-def carry_out(plan: Plan, filing: Filing, course: Path) -> tuple[list, list, list, Path | None]:
-    """Moves, copies, then submission.json files. Returns (collected, replaced, moved, backup folder or None)."""
+def _move_folder(layout: Course, backup: Backup, folder: str, student: str, assignment: str,
+                 identical: bool) -> None:
+    source = layout.submitted_notebook(folder, assignment).parent
+    if identical:
+        backup.keep(source, folder, assignment)
+        shutil.rmtree(source)
+    else:
+        layout.submitted_notebook(student, assignment).parent.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(source, layout.submitted_notebook(student, assignment).parent)
+
+
+def _move_graded_copy(layout: Course, folder: str, student: str, assignment: str) -> None:
+    """The executed copy that feedback shows follows the grades (unless the student already has one)."""
+    source, target = layout.graded_notebook(folder, assignment), layout.graded_notebook(student, assignment)
+    if source.is_file() and not source.is_symlink() and not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(source, target)
+        if not any(source.parent.iterdir()):
+            source.parent.rmdir()
+
+
+def carry_out(plan: Plan, filing: Filing, course: Path, gradebook=lambda: None) -> tuple[list, list, list, Path | None]:
+    """Moves (with their grades, the gradebook's row and the folder in one transaction), copies, then
+    submission.json files. Returns (collected, replaced, moved, backup folder or None)."""
     layout, backup = Course(course), Backup(course)
     moved = []
     for folder, student, assignment, identical in filing.moves:
-        source = layout.submitted_notebook(folder, assignment).parent
-        if identical:
-            backup.keep(source, folder, assignment)
-            shutil.rmtree(source)
+        if (folder, student, assignment) in filing.grades_move:
+            try:
+                with gradebook().renaming(folder, student, assignment):
+                    _move_folder(layout, backup, folder, student, assignment, identical)
+            except LookupError as err:
+                raise CollectError(f"submitted/{folder}/{assignment} was not moved to {student}: {err} (was `grade` "
+                                   f"running?); collect again to see what to do") from err
+            _move_graded_copy(layout, folder, student, assignment)
         else:
-            layout.submitted_notebook(student, assignment).parent.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(source, layout.submitted_notebook(student, assignment).parent)
+            _move_folder(layout, backup, folder, student, assignment, identical)
         moved.append((folder, student, assignment))
         if not any((layout.root / "submitted" / folder).iterdir()):
             (layout.root / "submitted" / folder).rmdir()
