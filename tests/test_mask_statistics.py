@@ -163,3 +163,17 @@ def test_a_correct_mask_is_practically_never_constant_along_an_axis():
     assert masks.constant_along(per_sample, 1) and not masks.constant_along(per_sample, 0)
     assert not masks.constant_along(np.ones((1, 5), bool), 0)  # one entry is no evidence
     assert masks.constant_probability((2, 3), 0, 0.5) == pytest.approx(0.5 ** 3)
+
+
+def test_a_fixed_number_per_sample_is_seen_and_a_correct_mask_practically_never_looks_like_one():
+    rng = np.random.default_rng(0)
+    fixed = rng.random((200, 100)).argsort(axis=1).argsort(axis=1) < 75  # 75 of 100 per sample, at random places
+    assert masks.equal_counts(fixed) and masks.kept_fraction(fixed, 0.25).passed
+    assert not masks.equal_counts(draw(0, (200, 100), 0.25))
+    assert not masks.equal_counts(np.ones((5, 4), bool)) and not masks.equal_counts(np.ones((1, 4), bool))
+    # the exact chance for two rows of one unit: both kept or both dropped
+    assert masks.equal_counts_probability((2, 1), 0.3) == pytest.approx(0.7 ** 2 + 0.3 ** 2)
+    # checked wherever the hidden tests' sizes make it practically impossible for a correct mask
+    applied = [(what, shape) for what, shape, p_drop in _decision_shapes()
+               if masks.equal_counts_probability(shape, p_drop) < masks.EQUAL_COUNTS_BOUND]
+    assert {what for what, _ in applied} == {"vanilla", "inverted", "spatial", "locked", "layer", "dropconnect"}

@@ -680,11 +680,19 @@ def _random_block(rng, shape, p_drop):
     return ((np.arange(n) + rng.integers(n)) % n < round((1 - p_drop) * n)).reshape(shape)
 
 
+def _fixed_number_per_sample(rng, shape, p_drop):
+    """Exactly (1 - p_drop) * n kept units per sample, at random places: random, but not one coin per unit."""
+    n = math.prod(shape[1:])
+    ranks = rng.random((shape[0], n)).argsort(axis=1).argsort(axis=1)
+    return (ranks < round((1 - p_drop) * n)).reshape(shape)
+
+
 BROKEN_DRAWERS = {  # name -> (a fresh drawer, words its reason must contain)
     "one mask shared by the batch": (lambda: _shared_by_batch, "had the same keep decisions"),
     "one decision per sample": (lambda: _one_per_sample, "independently"),
     "rotating block": (RotatingBlock, "independently"),
     "randomly placed block": (lambda: _random_block, "independently"),
+    "a fixed number per sample": (lambda: _fixed_number_per_sample, "kept exactly"),
     "reseeded on every call": (lambda: lambda rng, shape, p: np.random.default_rng(0).random(shape) >= p, "same mask"),
     "mask reused between calls": (ReusedMask, "same mask"),
     "mask nudged between calls": (NudgedMask, "more often than independent masks do"),

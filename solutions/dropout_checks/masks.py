@@ -24,6 +24,7 @@ checks of a verdict.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,6 +114,30 @@ def constant_probability(shape: tuple, axis: int, p_drop: float) -> float:
     n = shape[axis]
     lines = int(np.prod(shape)) // n
     return ((1 - p_drop) ** n + p_drop ** n) ** lines
+
+
+EQUAL_COUNTS_BOUND = 1e-20  # equal_counts is only asked where a correct mask shows it with less probability
+
+
+def equal_counts(kept) -> bool:
+    """Every entry along axis 0 (every sample) keeps the same number of its units, neither none nor all:
+    a fixed number per sample (``rng.choice(n, k, replace=False)``, a permutation) instead of one coin
+    per unit. Exact; :func:`equal_counts_probability` is the chance that a correct mask shows it."""
+    kept = np.asarray(kept, dtype=bool)
+    counts = kept.reshape(kept.shape[0], -1).sum(axis=1)
+    return kept.shape[0] >= 2 and 0 < counts[0] < kept[0].size and bool((counts == counts[0]).all())
+
+
+def equal_counts_probability(shape: tuple, p_drop: float) -> float:
+    """Probability that ``shape[0]`` independent rows of ``prod(shape[1:])`` units, each kept with
+    probability ``1 - p_drop``, all keep the same number: ``sum_c P(c) ** rows`` (binomial ``P``)."""
+    rows, n = shape[0], int(np.prod(shape[1:]))
+    q = 1.0 - p_drop
+    if not 0 < q < 1:
+        return 1.0
+    log_pmf = [math.lgamma(n + 1) - math.lgamma(c + 1) - math.lgamma(n - c + 1) + c * math.log(q)
+               + (n - c) * math.log(1 - q) for c in range(n + 1)]
+    return float(sum(math.exp(rows * value) for value in log_pmf))
 
 
 def shared_along(kept, axes: tuple) -> bool:

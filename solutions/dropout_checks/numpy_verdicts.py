@@ -73,15 +73,22 @@ def _dependence_hint(test: masks.RateTest) -> str:
 
 def check_decisions(name: str, units: np.ndarray, p_drop: float, axes: tuple[str, ...], where: str,
                     unit: str = "unit", first_axis_hint: str = BATCH_SHARED) -> None:
-    """The rule on one mask's keep decisions ``units``: no decision shared along an axis, kept fraction
-    ``1 - p_drop``, and independence along every axis (see :mod:`masks`; each test fails a correct mask
-    with probability < DELTA). Sharing is named first: it also throws the kept fraction off."""
+    """The rule on one mask's keep decisions ``units``: no decision shared along an axis, not the same
+    number kept by every sample, kept fraction ``1 - p_drop``, and independence along every axis (see
+    :mod:`masks`; each rate test fails a correct mask with probability < DELTA, each exact one with
+    probability < 1e-20). Sharing is named first: it also throws the kept fraction off."""
     mixed = units.any() and not units.all()  # all kept or all dropped: the kept fraction says what is wrong
     for axis, axis_name in enumerate(axes):
         if mixed and masks.constant_along(units, axis):
             hint = first_axis_hint if axis == 0 else "one decision shared along this axis?"
             fail(name, f"{where}, all {units.shape[axis]} {axis_name} had the same keep decisions: each {unit} must "
                        f"be kept or dropped independently ({hint})")
+    if (mixed and masks.equal_counts_probability(units.shape, p_drop) < masks.EQUAL_COUNTS_BOUND
+            and masks.equal_counts(units)):
+        count = int(units.reshape(units.shape[0], -1)[0].sum())
+        fail(name, f"{where}, each of the {units.shape[0]} {axes[0]} kept exactly {count} of its "
+                   f"{units[0].size} {unit}s: each {unit} must be kept or dropped independently, so the number kept "
+                   "varies (a fixed number, e.g. rng.choice(n, k, replace=False) or a permutation, is not independent)")
     fraction = masks.kept_fraction(units, p_drop)
     require(fraction.passed, name,
             f"kept {fraction.observed:.4f} of {fraction.events} independent {unit}s {where}, expected "
