@@ -165,3 +165,37 @@ def test_the_command_line_moves_grades_in_the_gradebook_given_with_db(tmp_path, 
               "--db", url])
     assert gradebook_rows(Gradebook(url)) == [("s1", "ch02", 7.0, None)]
     assert "grades in the gradebook moved" in capsys.readouterr().out
+
+
+# --- nobody's work is lost without a word ------------------------------------------------------------------
+
+def test_a_student_who_uploaded_only_a_zip_is_named_and_the_collect_asks_for_the_notebook(tmp_path, roster, capsys):
+    from autograder import cli
+
+    lms = export(tmp_path / "lms", {"smithann_12346_900010_ch02.zip": b"PK\x03\x04 her notebook inside",
+                                    "obrienseán_12345_900011_ch02.ipynb": notebook(),
+                                    "obrienseán_12345_900011_ch02.pdf": b"%PDF his notebook printed"})
+    got = collect(lms, tmp_path / "course", roster=roster)
+    assert pairs(got) == [("s1", "ch02")]
+    # Seán's PDF beside his notebook is nothing to act on; Ann's zip is all she handed in.
+    assert got.no_notebook == [("smithann_12346_900010_ch02.zip", "smithann_12346 (canvas)")] and got.needs_attention
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["collect", str(lms), "--course", str(tmp_path / "course"), "--roster", str(roster)])
+    assert "no notebook from smithann_12346 (canvas): handed in smithann_12346_900010_ch02.zip" in capsys.readouterr().out
+    assert "handed in no notebook" in str(stop.value.code)
+
+
+def test_collecting_the_same_export_again_changes_nothing_and_says_so(tmp_path, roster, capsys):
+    from autograder import cli
+    from tree_digest import tree_digest
+
+    lms = export(tmp_path / "lms", {"obrienseán_12345_900011_ch02.ipynb": notebook(text="s"),
+                                    "núñezjosé_12350_900012_ch02.ipynb": notebook(text="j")})
+    command = ["collect", str(lms), "--course", str(tmp_path / "course"), "--roster", str(roster)]
+    cli.main(command)
+    assert "nothing changed" not in capsys.readouterr().out
+    digest = tree_digest(tmp_path / "course")
+    cli.main(command)
+    out = capsys.readouterr().out
+    assert "nothing changed: all 2 notebook(s) were already in the course as collected before" in out
+    assert tree_digest(tmp_path / "course") == digest and not (tmp_path / "course" / "collect_backup").exists()

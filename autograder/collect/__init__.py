@@ -33,9 +33,9 @@ from ..paths import ASSIGNMENTS
 from .archives import LIMITS, Limits, harvest_folder, harvest_zip, stage, unwrap
 from .assignments import assignments_graded_in, assignments_named
 from .errors import CollectError
-from .filing import BACKUP, apply_times, carry_out, check
-from .lms_names import GRADESCOPE_METADATA, NAMING_STYLES, NamingStyle, Person, naming_style, \
-    read_gradescope_metadata, safe_id
+from .filing import BACKUP, apply_times, carry_out, check, sha256
+from .lms_names import GRADESCOPE_METADATA, NAMING_STYLES, NamingStyle, Person, claim_file, claim_folder, \
+    naming_style, read_gradescope_metadata, safe_id
 from .plan import Held, Plan, build, claims, describe_time
 from .roster import LMS_ID_COLUMNS, RosterEntry, RosterIndex, name_forms, read_roster
 
@@ -66,6 +66,11 @@ class Collected(list):
     skipped, refused, unidentified :
         Files that are not notebooks; files refused (links, unsafe or oversized); notebooks whose
         owner or assignment cannot be told, with the reason.
+    no_notebook : list of (str, str)
+        Files (not notebooks) of LMS people who handed in no notebook in this export: a zip or a
+        PDF of their work, say (file, person). Nothing of theirs is collected, so it is listed.
+    unchanged : list of (str, str)
+        Submissions already in the course exactly as this collect found them: nothing was copied.
     replaced : list of (str, str, Path, str, Path)
         Submissions replaced: student, assignment, path, why, where the earlier one was saved.
     moved : list of (str, str, str)
@@ -78,19 +83,20 @@ class Collected(list):
 
     def __init__(self, triples=(), *, planned=(), held=(), unmatched=(), missing=(), not_on_roster=(), skipped=(),
                  refused=(), unidentified=(), replaced=(), moved=(), grades_moved=(), notes=(), backup=None,
-                 dry_run=False):
+                 dry_run=False, no_notebook=(), unchanged=()):
         super().__init__(triples)
         self.planned, self.held, self.unmatched = list(planned), list(held), list(unmatched)
         self.missing, self.not_on_roster = list(missing), list(not_on_roster)
         self.skipped, self.refused, self.unidentified = list(skipped), list(refused), list(unidentified)
         self.replaced, self.moved, self.notes = list(replaced), list(moved), list(notes)
         self.grades_moved = list(grades_moved)
+        self.no_notebook, self.unchanged = list(no_notebook), list(unchanged)
         self.backup, self.dry_run = backup, dry_run
 
     @property
     def needs_attention(self) -> bool:
         """Something handed in was not collected: held, unmatched, unidentified or refused."""
-        return bool(self.held or self.unmatched or self.unidentified or self.refused)
+        return bool(self.held or self.unmatched or self.unidentified or self.refused or self.no_notebook)
 
     def report(self) -> list[str]:
         """One line per thing the instructor should know, beyond the count."""
@@ -99,6 +105,7 @@ class Collected(list):
         for held in self.held:
             lines += held.lines()
         lines += [f"unmatched {name}: {who} {why}" for name, who, why in self.unmatched]
+        lines += [f"no notebook from {who}: handed in {name}, which is not a notebook" for name, who in self.no_notebook]
         lines += [f"moved submitted/{folder}/{a} to submitted/{s}/{a}: the roster says it is {s}'s"
                   + (f"; its grades in the gradebook moved from {folder} to {s} with it"
                      if (folder, s, a) in self.grades_moved else "")
@@ -108,11 +115,20 @@ class Collected(list):
         lines += self.notes
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)} file(s) that are not notebooks")
+        lines += self._unchanged_lines()
         if self.not_on_roster:
             lines.append(f"not on the roster, filed under their LMS name: {', '.join(self.not_on_roster)}")
         if self.missing:
             lines.append(f"no submission from: {', '.join(self.missing)}")
         return lines
+
+    def _unchanged_lines(self) -> list[str]:
+        if self.dry_run or not self.unchanged:
+            return []
+        if len(self.unchanged) == len(self) and not (self.moved or self.replaced):
+            return [f"nothing changed: all {len(self)} notebook(s) were already in the course as collected before"]
+        return [f"{len(self.unchanged)} of the {len(self)} notebook(s) were already in the course as collected "
+                f"before (not copied again)"]
 
     def summary(self) -> list[str]:
         """What to do next, when something was not collected."""
@@ -128,6 +144,10 @@ class Collected(list):
             todo.append(f"{len(self.unidentified)} notebook(s) of unknown owner or assignment: see 'not collected'")
         if self.refused:
             todo.append(f"{len(self.refused)} file(s) refused: see 'refused'")
+        if self.no_notebook:
+            todo.append(f"{len(self.no_notebook)} file(s) from people who handed in no notebook: see 'no notebook "
+                        f"from'; get the .ipynb (or put it, named as the LMS names files, into the export) and "
+                        f"collect again")
         return todo
 
 
@@ -145,6 +165,12 @@ def _lms_timezone(course: Path, found) -> object | None:
         raise CollectError(f"{err}\n(collect reads [lms] timezone from it, for Blackboard's attempt times)") from err
 
 
+def _already_there(plan: Plan, course: Path) -> list[tuple[str, str]]:
+    """Submissions whose notebook the course holds exactly as this collect found it."""
+    return [key for key, u in sorted(plan.copies.items())
+            if sha256(Course(course).submitted_notebook(*key)) == u.found.sha256]
+
+
 def _open_gradebook(gradebook, course: Path):
     """The gradebook to keep in step with moved folders; None when grading has not made one yet."""
     if gradebook is not None and not isinstance(gradebook, (str, os.PathLike)):
@@ -160,6 +186,26 @@ def _open_gradebook(gradebook, course: Path):
         return Gradebook(url)
     except sqlalchemy.exc.SQLAlchemyError as err:
         raise CollectError(f"cannot open the gradebook {url} (a moved folder takes its grades along): {err}") from err
+
+
+def _without_notebooks(skipped: list[str], claimed: list, metadata, unwrapped: bool) -> list[tuple[str, str]]:
+    """Files not notebooks, of people who handed in no notebook: (file, person)."""
+    with_notebook = {person for _, claim in claimed for person in claim.people}
+    found = []
+    for name in skipped:
+        parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")][1 if unwrapped else 0:]
+        claim = _claim_of(parts, metadata)
+        found += [(name, p.shown) for p in (claim.people if claim else ()) if p not in with_notebook]
+    return found
+
+
+def _claim_of(parts: list[str], metadata):
+    if not parts or (len(parts) == 1 and naming_style(parts[0], "file") is None):
+        return None
+    if len(parts) == 1:
+        claim = claim_file(parts[0], None)
+        return None if claim.people[0].lms == "plain" else claim  # a stray file at the top names no one
+    return claim_folder(parts[0], "/".join(parts[1:]), metadata)[0]
 
 
 def _check_picks(picks: set[str], found) -> None:
@@ -247,6 +293,7 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
         reader = harvest_folder if source.is_dir() else harvest_zip
         harvest = reader(source, Path(tmp), limits)
         found = unwrap(harvest.found)
+        unwrapped = bool(found) and len(found[0].parts) < len(harvest.found[0].parts)
         metadata_files = [f for f in found if f.parts[-1] == GRADESCOPE_METADATA]
         metadata = next((read_gradescope_metadata(f.staged) for f in metadata_files if len(f.parts) == 1), None)
         harvest.skipped += [f.name for f in metadata_files if len(f.parts) > 1]
@@ -262,6 +309,8 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
             raise CollectError("nothing was collected; fix these and collect again:\n  - "
                                + "\n  - ".join(plan.problems))
         planned = _plan_lines(plan, filing)
+        no_notebook = _without_notebooks(harvest.skipped, claimed, metadata, unwrapped)
+        unchanged = [] if dry_run else _already_there(plan, course)
         collected, replaced, moved, backup = ([], [], [], None) if dry_run else carry_out(plan, filing, course,
                                                                                              opened)
     handed_in = {s for s, _ in plan.copies} | {s for _, s, _ in moved}
@@ -270,4 +319,4 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
                      not_on_roster=sorted(set(plan.not_on_roster)), skipped=harvest.skipped, refused=harvest.refused,
                      unidentified=plan.unidentified, replaced=replaced, moved=moved,
                      grades_moved=[m for m in moved if m in filing.grades_move], notes=plan.notes,
-                     backup=backup, dry_run=dry_run)
+                     backup=backup, dry_run=dry_run, no_notebook=no_notebook, unchanged=unchanged)
