@@ -69,8 +69,9 @@ EXPECTED = {
     "forges_payload_garbage": (ZERO, ("labelled as data for", "did not run to the end", "not readable")),
     "forges_payload_wellformed": (ZERO, "out must equal"),
     "forges_payload_clears_output": (ZERO, NOT_IMPLEMENTED),
-    # The grader's own first cell imports the real collectors, so the shadow is never imported
-    # (and had it been, its data would be refused like any forgery).
+    # The grader's seed cell, which imports the real collectors, runs just before the first test (so
+    # that feedback may show the outputs above it), after the answer that writes the shadow; whichever
+    # is imported, the shadow's data is a forgery and is refused or is not the right answer.
     "shadows_collector_module": (ZERO, (NOT_IMPLEMENTED, "did not run to the end", "not readable")),
     # --- the sandbox: nothing outside the kernel's own folder is reachable
     "symlink_swap": (FULL, None),
@@ -111,6 +112,12 @@ EXPECTED = {
     "raises_formula_text": (FIRST_LOST, "ValueError"),  # a message a spreadsheet would run
     # --- leaks and budgets, checked on the kept notebook and the feedback pages
     "prints_hidden_test_code": (FULL, None),
+    # The same history re-encoded, or written into a display made before any hidden code ran
+    # (nbclient rewrites every output with a display's id), or raised by an answer as its message.
+    "prints_history_reversed": (FULL, None),
+    "prints_history_base64": (FULL, None),
+    "rewrites_earlier_display": (FULL, None),
+    "raises_history_in_answer": (FIRST_LOST, "raised ValueError"),
     "displays_200_mb": (FULL, None),
     "floods_uncounted_output": (FULL, None),  # metadata, transient, display-id fan-out, many frames
     "fills_its_disk": (FULL, None),
@@ -565,6 +572,16 @@ EDITS = {
     # A spreadsheet would run this message as a formula if the export put it at the start of a cell.
     "raises_formula_text": _prefix_first_answer("raise ValueError(\"=cmd|' /C calc'!A0\")\n"),
     "prints_hidden_test_code": _added_cell_at_end("print('\\n'.join(_ih))"),
+    "prints_history_reversed": _added_cell_at_end("print('\\n'.join(In)[::-1])"),
+    "prints_history_base64": _added_cell_at_end(
+        "import base64\nprint(base64.b64encode('\\n'.join(_ih).encode()).decode())"),
+    "rewrites_earlier_display": _both(
+        _append_to_first_answer("from IPython.display import display\n_handle = display('an early display', "
+                                "display_id=True)"),
+        _added_cell_at_end("_handle.update('\\n'.join(In))\ndisplay('\\n'.join(In), display_id=_handle.display_id)")),
+    # When the collector calls it, the history holds the running test cell, hidden block included.
+    "raises_history_in_answer": _append_to_first_answer(
+        "def vanilla_dropout_forward(x, p_drop, train, rng=None):\n    raise ValueError('\\n'.join(In)[::-1])"),
     "daemonizes": _added_cell_at_end(_DAEMONS),
     "displays_200_mb": _added_cell_at_end(_DISPLAY_FLOOD),
     "floods_uncounted_output": _prefix_first_answer(_UNCOUNTED_FLOOD),

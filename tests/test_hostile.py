@@ -10,6 +10,7 @@ CSV no spreadsheet runs, and a gradebook that a second run leaves as it is.
 A failing assertion here is a hole in the grader, not a flaky test: fix the grader, never the
 expectation (unless the expectation itself was unfair; then say why next to it).
 """
+import base64
 import contextlib
 import csv
 import hashlib
@@ -40,6 +41,15 @@ NOT_ON_FEEDBACK = ("BEGIN HIDDEN TESTS", "collect.forward", "dropout_collect", C
 FORMULA_START = ("=", "+", "-", "@")
 GRADER_CRASH = "the grader could not grade"
 LEFTOVERS = {b"sleep\x00600\x00", b"sleep\x00601\x00", b"sleep\x00602\x00"}  # spawned and daemonized by cases
+
+
+def encoded(marker: str) -> list[str]:
+    """The marker as the leaking cases print it: plain, reversed, and in base64 at each of its 3 alignments."""
+    forms = [marker, marker[::-1]]
+    for shift in range(3):
+        coded = base64.b64encode(("x" * shift + marker).encode()).decode()
+        forms.append(coded[4:-4])  # the part that does not depend on what surrounds the marker
+    return forms
 
 
 def sleepers() -> list[int]:
@@ -289,13 +299,26 @@ def test_exported_csv_runs_no_formula(hostile, tmp_path):
     assert any("=cmd|" in c for c in cells)  # the student's message did reach a reason, defused
 
 
+@pytest.mark.parametrize("case", ["prints_hidden_test_code", "prints_history_reversed", "prints_history_base64",
+                                  "rewrites_earlier_display"])
+def test_the_leaking_cases_did_get_the_hidden_code(hostile, case):
+    """The leaks are real: the kept notebook (instructor side) holds the hidden block, as each case encoded it."""
+    notebook = kept(hostile["course"], case)
+    assert any(form in nbformat.writes(notebook) for form in encoded("BEGIN HIDDEN TESTS")), case
+    if case == "rewrites_earlier_display":  # but the display made before any hidden code ran is as it was
+        early = [o for c in notebook.cells for o in c.get("outputs", []) if "early display" in str(o)]
+        assert early and all("HIDDEN" not in str(o) for o in early)
+
+
 def test_feedback_pages_show_none_of_the_grader_internals(hostile, tmp_path):
     """No page shows the hidden test code, the collectors or their data, whatever a case printed.
 
-    `prints_hidden_test_code` prints IPython's input history (`_ih`), which holds the hidden test
-    cells as the kernel ran them. The kernel runs that code, so a determined student can always
-    read it (or the collectors' source) and smuggle it out encoded; but the plain text must not
-    reach a page that the grader itself renders.
+    `prints_hidden_test_code` and its variants print IPython's input history (`_ih`, `In`), which
+    holds the hidden test cells as the kernel ran them, plainly, reversed or in base64, or write it
+    into an earlier display, or raise it as an answer's exception message. A page shows no output
+    of a cell that ran after the first hidden test and no text of the student's in a reason, so
+    no encoding gets through (the collectors' source is readable in the sandbox, but no case
+    prints it).
     """
     course, rows = hostile["course"], hostile["book"].rows()
     out = tmp_path / "feedback"
@@ -305,7 +328,7 @@ def test_feedback_pages_show_none_of_the_grader_internals(hostile, tmp_path):
         pages = [out / f"{page_stem(case)}.html", *sorted((out / page_stem(case)).glob("*.html"))]
         assert pages[0].is_file()
         text = "".join(p.read_text(encoding="utf-8") for p in pages)
-        found = [marker for marker in NOT_ON_FEEDBACK if marker in text]
+        found = [form for marker in NOT_ON_FEEDBACK for form in encoded(marker) if form in text]
         if found:
             leaks[case] = found
     assert leaks == {}
