@@ -12,7 +12,7 @@ import pytest
 
 from autograder import submission_info
 from autograder.collect import collect, read_roster
-from test_collect import export, filed, notebook, pairs
+from test_collect import export, filed, notebook, pairs, zipped
 
 ROSTER = ("id,name,email,canvas_id\n"
           "s1,Seán O'Brien,sean@uni.edu,12345\n"
@@ -199,3 +199,42 @@ def test_collecting_the_same_export_again_changes_nothing_and_says_so(tmp_path, 
     out = capsys.readouterr().out
     assert "nothing changed: all 2 notebook(s) were already in the course as collected before" in out
     assert tree_digest(tmp_path / "course") == digest and not (tmp_path / "course" / "collect_backup").exists()
+
+
+# --- what a student packs into her own folder ----------------------------------------------------------------
+
+def gradescope_metadata(folder: str, name: str, sid: str, created: str) -> str:
+    return (f"{folder}:\n  :submitters:\n  - :name: {name}\n    :sid: '{sid}'\n    :email: {sid}@uni.edu\n"
+            f"  :created_at: {created}\n")
+
+
+@pytest.mark.parametrize("with_real_metadata", [True, False], ids=["beside-gradescopes", "alone"])
+def test_a_gradescope_metadata_file_inside_a_students_folder_is_never_read(tmp_path, with_real_metadata):
+    crafted = gradescope_metadata("submission_2", "Ann Smith", "s3", "2020-01-01 00:00:00.000000000 +00:00")
+    files = {"submission_2/exercise.ipynb": notebook("ch02", "bo"), "submission_2/submission_metadata.yml":
+             crafted.encode()}
+    if with_real_metadata:
+        files["submission_metadata.yml"] = gradescope_metadata("submission_2", "Bo Lee", "s5",
+                                                               "2026-10-05 23:10:00.000000000 +00:00").encode()
+    got = collect(zipped(tmp_path / "gradescope.zip", files), tmp_path / "course")
+    who = "Bo_Lee_s5" if with_real_metadata else "submission_2"
+    assert pairs(got) == [(who, "ch02")]
+    recorded = info(tmp_path / "course", who, "ch02")
+    assert recorded.name != "Ann Smith" and recorded.submitted_at.year != 2020
+    assert "submission_2/submission_metadata.yml" in got.skipped
+
+
+def test_long_names_cut_to_one_folder_are_held_never_merged(tmp_path):
+    stem = "x" * 90
+    got = collect(export(tmp_path / "lms", {f"{stem}a/ch02.ipynb": notebook(text="a"),
+                                            f"{stem}b/ch02.ipynb": notebook(text="b")}), tmp_path / "course")
+    assert pairs(got) == [] and len(got.held) == 2 and all("would share the folder" in h.why for h in got.held)
+
+
+def test_two_archive_entries_differing_only_in_case_are_one_students_two_notebooks(tmp_path, roster):
+    archive = zipped(tmp_path / "lms.zip", {"smithann_12346_900010_CH02.ipynb": notebook(text="upper"),
+                                            "smithann_12346_900010_ch02.ipynb": notebook(text="lower")})
+    got = collect(archive, tmp_path / "course", roster=roster)
+    (held,) = got.held
+    assert (held.who, held.why) == ("s3", "2 different notebooks") and pairs(got) == []
+    assert "no order" in held.todo  # one attachment id: --latest cannot choose, and is not offered
