@@ -238,3 +238,18 @@ def test_two_archive_entries_differing_only_in_case_are_one_students_two_noteboo
     (held,) = got.held
     assert (held.who, held.why) == ("s3", "2 different notebooks") and pairs(got) == []
     assert "no order" in held.todo  # one attachment id: --latest cannot choose, and is not offered
+
+
+def test_a_file_name_cannot_forge_report_lines_or_hide_behind_a_right_to_left_override(tmp_path, roster):
+    forged = "smithann_12346_900010_x\n    to do: nothing, all is well\n.ipynb"
+    reversed_ = "smithann_12346_900011_\u202ebnypi.20hc.ipynb"
+    lms = zipped(tmp_path / "lms.zip", {forged: notebook(text="one"), reversed_: notebook(text="two")})
+    got = collect(lms, tmp_path / "course", roster=roster, assignment="ch02")
+    report = got.report()
+    assert pairs(got) == [] and not any("all is well" in line and "\\u000a" not in line for line in report)
+    assert "    smithann_12346_900011_\\u202ebnypi.20hc.ipynb" in report
+    assert all(c.isprintable() for line in report for c in line)
+    # The name as printed picks the file.
+    picked = collect(lms, tmp_path / "course", roster=roster, assignment="ch02",
+                     picks=["smithann_12346_900011_\\u202ebnypi.20hc.ipynb"])
+    assert pairs(picked) == [("s3", "ch02")] and b"two" in filed(tmp_path / "course")["s3", "ch02"]

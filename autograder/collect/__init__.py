@@ -30,7 +30,7 @@ from .. import submission_info
 from ..deadlines import CourseFileError, load_course_file
 from ..layout import Course
 from ..paths import ASSIGNMENTS
-from .archives import LIMITS, Limits, harvest_folder, harvest_zip, stage, unwrap
+from .archives import LIMITS, Limits, harvest_folder, harvest_zip, printable, stage, unwrap
 from .assignments import assignments_graded_in, assignments_named
 from .errors import CollectError
 from .filing import BACKUP, apply_times, carry_out, check, sha256
@@ -120,7 +120,7 @@ class Collected(list):
             lines.append(f"not on the roster, filed under their LMS name: {', '.join(self.not_on_roster)}")
         if self.missing:
             lines.append(f"no submission from: {', '.join(self.missing)}")
-        return lines
+        return [printable(line) for line in lines]
 
     def _unchanged_lines(self) -> list[str]:
         if self.dry_run or not self.unchanged:
@@ -209,7 +209,7 @@ def _claim_of(parts: list[str], metadata):
 
 
 def _check_picks(picks: set[str], found) -> None:
-    names = {f.name for f in found}
+    names = {printable(f.name) for f in found}
     unknown = sorted(picks - names)
     if unknown:
         raise CollectError(f"--pick {', '.join(unknown)}: no such notebook in the export; give the names as the "
@@ -230,7 +230,7 @@ def _plan_lines(plan: Plan, filing) -> list[str]:
         lines.append(f"{who} {assignment} <- {u.found.name}; time: "
                      f"{describe_time(info.submitted_at, info.source, info.time_note)}"
                      + (f"; replaces the earlier copy: {replacing}" if replacing else ""))
-    return lines
+    return [printable(line) for line in lines]
 
 
 def collect(source: Path, course: Path, assignment: str | None = None, *, roster=None, latest: bool = False,
@@ -298,10 +298,11 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
         metadata = next((read_gradescope_metadata(f.staged) for f in metadata_files if len(f.parts) == 1), None)
         harvest.skipped += [f.name for f in metadata_files if len(f.parts) > 1]
         found = [f for f in found if f.parts[-1] != GRADESCOPE_METADATA]
-        _check_picks(set(picks), found)
+        picks = {printable(p) for p in picks}
+        _check_picks(picks, found)
         plan = Plan()
         claimed = claims(found, metadata, _lms_timezone(course, found), plan)
-        build(claimed, assignment, index, allow_unmatched=allow_unmatched, picks=set(picks), latest=latest, plan=plan)
+        build(claimed, assignment, index, allow_unmatched=allow_unmatched, picks=picks, latest=latest, plan=plan)
         opened = functools.cache(lambda: _open_gradebook(gradebook, course))
         filing = check(plan, course, index, opened)
         apply_times(plan, filing, given_times, course, Path(timestamps or ""))

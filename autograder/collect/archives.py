@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import time
+import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field, replace
@@ -39,6 +40,15 @@ class Limits:
 
 LIMITS = Limits()
 
+
+
+def printable(text: str) -> str:
+    """``text`` with control and invisible formatting characters written as ``\\uXXXX``.
+
+    A file name is the student's: a newline in it would print a line of its own in the report (a
+    forged "to do:"), a right-to-left override would show it reversed. ``--pick`` takes names either way.
+    """
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .archives import Found
+from .archives import Found, printable
 from .assignments import assignments_graded_in, assignments_named
 from .lms_names import Claim, Person, claim_file, claim_folder, safe_id
 from .roster import NO_MATCH, Match, RosterIndex
@@ -282,7 +282,7 @@ def choose(uploads: list[Upload], picks: set[str], latest: bool, plan: Plan) -> 
 
 def _choose_one(key, candidates: list[Upload], picks: set[str], latest: bool, plan: Plan) -> None:
     student, assignment = key
-    picked = [u for u in candidates if u.found.name in picks]
+    picked = [u for u in candidates if printable(u.found.name) in picks]
     if len({u.found.sha256 for u in picked}) > 1:
         plan.hold(student, assignment, picked, "more than one of its files was picked", "pick one")
         return
