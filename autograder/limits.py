@@ -157,11 +157,14 @@ def cap_worker_memory(limit: int = WORKER_MEMORY_LIMIT, address: int = WORKER_AD
             (group / "cgroup.procs").write_text(str(os.getpid()))
             return f"memory cgroup of {limit / 2**30:g} GiB"
         except OSError:
-            pass  # not allowed here (a container): the address-space limit below still holds
+            pass  # not allowed here (a container): an address-space limit instead
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         address = min(address, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (address, hard))  # soft only: a kernel launcher may raise its own
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (address, hard))  # soft only: a kernel launcher may raise its own
+    except (ValueError, OSError):
+        return "no limit of its own (the system refused one)"  # a worker that cannot start would cost every submission
     return f"address space of {address / 2**30:g} GiB"
 
 
