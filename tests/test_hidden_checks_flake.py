@@ -12,9 +12,11 @@ each with probability below ``DELTA = 1e-11`` (Hoeffding), counted here by wrapp
   spatial 19, locked 7);
 * the rest (1000 seeds): the layer's 35 and DropConnect's 9 per seed.
 
-Beside these, a correct mask is constant along an axis with probability below 1e-70 per check
-(``masks.constant_along``) and DropConnect's backward refuses a mask that keeps all or none of
-2000 weights (below 0.6**2000); the backward and expectation verdicts are exact.
+Beside these, exact checks that a correct mask passes but with a vanishing probability: it is
+constant along an axis with probability below 1e-70 (``masks.constant_along``), every sample
+keeps the same number of units with probability below 1e-20 (``masks.equal_counts``, asked only
+where that holds), and DropConnect's backward refuses a mask that keeps all or none of 2000
+weights (below 0.6**2000); the backward and expectation verdicts are exact.
 
 The union bound puts this file's false-failure rate below (200 * 50 + 1000 * 44) * 1e-11
 = 5.4e-7: a failure here means a check is wrong, not unlucky. Over a class, every graded
