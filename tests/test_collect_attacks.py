@@ -253,3 +253,22 @@ def test_a_file_name_cannot_forge_report_lines_or_hide_behind_a_right_to_left_ov
     picked = collect(lms, tmp_path / "course", roster=roster, assignment="ch02",
                      picks=["smithann_12346_900011_\\u202ebnypi.20hc.ipynb"])
     assert pairs(picked) == [("s3", "ch02")] and b"two" in filed(tmp_path / "course")["s3", "ch02"]
+
+
+def test_a_hidden_file_that_is_all_someone_handed_in_is_listed_and_mac_debris_is_not(tmp_path):
+    lms = zipped(tmp_path / "lms.zip", {
+        "Bo Lee_1002_assignsubmission_file_/.exercise.ipynb": notebook("ch02", "bo"),
+        "Ann Smith_1001_assignsubmission_file_/ch02.ipynb": notebook("ch02", "ann"),
+        "Ann Smith_1001_assignsubmission_file_/.ipynb_checkpoints/ch02-checkpoint.ipynb": notebook("ch02", "old"),
+        "__MACOSX/Ann Smith_1001_assignsubmission_file_/._ch02.ipynb": b"\x00\x05\x16\x07",
+    })
+    got = collect(lms, tmp_path / "course")
+    assert pairs(got) == [("Ann_Smith_1001", "ch02")]
+    assert got.no_notebook == [("Bo Lee_1002_assignsubmission_file_/.exercise.ipynb", "Bo Lee_1002 (moodle)")]
+
+
+def test_a_roster_id_written_decomposed_is_read_composed(tmp_path):
+    path = tmp_path / "class.csv"
+    path.write_text("id,name,email\n" + nfd("josé,José Núñez,jose@uni.edu\n"), encoding="utf-8")
+    (entry,) = read_roster(path)
+    assert entry.id == "josé" and entry.id == unicodedata.normalize("NFC", entry.id)

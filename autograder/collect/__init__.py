@@ -310,7 +310,7 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
             raise CollectError("nothing was collected; fix these and collect again:\n  - "
                                + "\n  - ".join(plan.problems))
         planned = _plan_lines(plan, filing)
-        no_notebook = _without_notebooks(harvest.skipped, claimed, metadata, unwrapped)
+        no_notebook = _without_notebooks(harvest.skipped + harvest.hidden, claimed, metadata, unwrapped)
         unchanged = [] if dry_run else _already_there(plan, course)
         collected, replaced, moved, backup = ([], [], [], None) if dry_run else carry_out(plan, filing, course,
                                                                                              opened)

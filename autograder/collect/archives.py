@@ -68,11 +68,17 @@ class Found:
 class Harvest:
     found: list[Found] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)   # hidden files (checkpoints...): listed only if all one sent
     refused: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _ignored(name: str) -> bool:
     return name.startswith(".") or name == "__MACOSX"
+
+
+def _junk(parts) -> bool:
+    """What a Mac or an archiver adds (``__MACOSX/``, ``._x``, ``.DS_Store``): never anyone's work."""
+    return any(p == "__MACOSX" or p.startswith("._") or p == ".DS_Store" for p in parts)
 
 
 def _wanted(name: str) -> bool:
@@ -113,6 +119,8 @@ def harvest_folder(root: Path, staging: Path, limits: Limits) -> Harvest:
             parts = (*rel, entry.name)
             name = "/".join(parts)
             if _ignored(entry.name):
+                if not _junk(parts):  # a hidden file or folder may be all someone handed in
+                    harvest.hidden.append(name)
                 continue
             if entry.is_symlink():
                 harvest.refused.append((name, "a symbolic link: refused, never followed"))
@@ -182,8 +190,11 @@ def harvest_zip(source: Path, staging: Path, limits: Limits) -> Harvest:
             unsafe = _unsafe_member(info)
             if unsafe:
                 harvest.refused.append((info.filename, unsafe))
-            elif info.is_dir() or not parts or any(_ignored(p) for p in parts):
+            elif info.is_dir() or not parts:
                 continue
+            elif any(_ignored(p) for p in parts):
+                if not _junk(parts):
+                    harvest.hidden.append(info.filename)
             elif not _wanted(parts[-1]):
                 harvest.skipped.append(info.filename)
             elif info.file_size > limits.notebook_bytes:

@@ -75,7 +75,8 @@ def read_roster(path: Path) -> tuple[RosterEntry, ...]:
     columns = ("id", "name", "email", *(c for c in LMS_ID_COLUMNS.values() if c in header))
     entries, problems, line_of = [], [], {}
     for line, row in enumerate(reader, start=2):
-        values = {c: (row.get(header[c]) or "").strip() for c in columns}
+        # Composed Unicode, as names are read from the LMS: a roster saved on a Mac may spell "é" decomposed.
+        values = {c: unicodedata.normalize("NFC", (row.get(header[c]) or "").strip()) for c in columns}
         if not any(values.values()):
             continue
         entry = RosterEntry(**values)
