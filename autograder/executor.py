@@ -24,7 +24,7 @@ import nbformat
 
 from . import sandbox
 from .limits import (CGROUP_ENV, IMAGE_KEPT, MESSAGE_LIMIT, NOTEBOOK_OUTPUT_LIMIT, OUTPUT_KEPT, OUTPUT_LIMIT,
-                     process_cap)
+                     QUEUED_MESSAGES, process_cap)
 
 OUTPUT_MESSAGES = ("stream", "display_data", "execute_result", "update_display_data", "error")
 REFUSED = "grader_refused"      # what a message past MESSAGE_LIMIT becomes, before anything in it is decoded
@@ -70,7 +70,8 @@ def _bounded_session_class():
 
 
 def _bounded_client_class():
-    """The kernel client: ZeroMQ drops any frame past MESSAGE_LIMIT before allocating it."""
+    """The kernel client: ZeroMQ drops any frame past MESSAGE_LIMIT before allocating it, and holds
+    few messages unread (a kernel writing to a channel nobody reads, such as stdin, gets no further)."""
     import zmq
     from jupyter_client.asynchronous import AsyncKernelClient
 
@@ -78,6 +79,7 @@ def _bounded_client_class():
         def _create_connected_socket(self, channel, identity=None):
             socket = super()._create_connected_socket(channel, identity)
             socket.setsockopt(zmq.MAXMSGSIZE, MESSAGE_LIMIT)
+            socket.setsockopt(zmq.RCVHWM, QUEUED_MESSAGES.get(channel, 16))
             return socket
 
     return BoundedClient
@@ -141,7 +143,9 @@ def _bounded(preprocessor_class):
             plain = msg["msg_type"] in ("display_data", "execute_result") and not msg["content"].get("transient")
             if not graded or not plain or size > OUTPUT_LIMIT:
                 return None
-            cell.outputs = [o for o in cell.outputs if MIME not in o.get("data", {})]
+            for output in cell.outputs:  # emptied in place: nbclient's display ids point at output indices
+                if MIME in output.get("data", {}):
+                    output["data"] = {}
             return self._process(msg, cell, cell_index)
 
         def _process(self, msg, cell, cell_index):
@@ -151,7 +155,7 @@ def _bounded(preprocessor_class):
                 msg["content"].pop("transient", None)
             try:
                 return super().process_message(msg, cell, cell_index)
-            except (KeyError, TypeError, ValueError, AttributeError):  # a malformed output message
+            except (KeyError, IndexError, TypeError, ValueError, AttributeError):  # a malformed output message
                 return self._note(cell, cell_index, "a malformed output message")
 
         def _note(self, cell, cell_index, what):
@@ -240,6 +244,8 @@ def trim_outputs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     from dropout_collect.wire import MIME
 
     for cell in notebook.cells:
+        if "execution_count" in cell and type(cell.execution_count) is not int:
+            cell.execution_count = None  # the kernel's reply sets it, and a student can make it anything
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
                 output.text = _cut(output.get("text", ""))

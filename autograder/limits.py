@@ -25,6 +25,7 @@ MAX_TASKS = 512                # processes and threads of one kernel and its chi
 MESSAGE_LIMIT = 16 * 2**20          # one message; a frame past it is refused by ZeroMQ unread, a message past it undecoded
 OUTPUT_LIMIT = 16 * 2**20           # one output (a display update counts once for every output it rewrites)
 NOTEBOOK_OUTPUT_LIMIT = 64 * 2**20  # all outputs of one notebook, counted as they arrive (collected data aside)
+QUEUED_MESSAGES = {"iopub": 128}     # messages ZeroMQ may hold unread per channel (others: replies, 16)
 KEPT_NOTEBOOK_LIMIT = 8 * 2**20     # the graded notebook kept for feedback, as written to the course folder
 OUTPUT_KEPT = 20_000                # characters of each text output kept for feedback (a student may print 100 MB)
 IMAGE_KEPT = 2**20                  # characters of one image kept for feedback

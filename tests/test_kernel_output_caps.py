@@ -18,6 +18,13 @@ from autograder.limits import KEPT_NOTEBOOK_LIMIT, MESSAGE_LIMIT, NOTEBOOK_OUTPU
 pytestmark = pytest.mark.kernel  # runs the executor here: a kernel per module (the tier's patterns look for grading)
 MiB = 2**20
 CELLS = {
+    # Fields nbclient copies without looking: an unhashable display id, a 1 MiB "execution count".
+    "odd_fields": "_k = get_ipython().kernel\n"
+                  "_k.session.send(_k.iopub_socket, 'display_data', {'data': {'text/plain': 'odd'}, 'metadata': {},\n"
+                  "                'transient': {'display_id': ['not', 'hashable']}}, parent=_k.get_parent('shell'))\n"
+                  "_k.session.send(_k.iopub_socket, 'execute_result', {'data': {'text/plain': 'n'}, 'metadata': {},\n"
+                  "                'execution_count': 'c' * 2**20}, parent=_k.get_parent('shell'))\n"
+                  "print('after odd fields')\n",
     # 40 outputs each carrying 10 MiB of metadata: 400 MiB sent, most of it past the notebook's budget.
     "metadata": "from IPython.display import display\n_meta = {'pad': 'm' * (10 * 2**20)}\n"
                 "for _ in range(40):\n    display({'text/plain': 'small'}, raw=True, metadata=_meta)\n",
@@ -55,6 +62,13 @@ def stored(cell) -> int:
 
 def dropped_note(cell) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stderr")
+
+
+def test_fields_copied_without_looking_are_checked_first(flooded):
+    _, cells, _ = flooded
+    cell = cells["odd_fields"]
+    assert "after odd fields" in "".join(o.get("text", "") for o in cell.outputs)
+    assert type(cell.execution_count) is int and stored(cell) < 10_000
 
 
 def test_metadata_counts_against_the_notebook_budget(flooded):
