@@ -272,3 +272,31 @@ def test_a_roster_id_written_decomposed_is_read_composed(tmp_path):
     path.write_text("id,name,email\n" + nfd("josé,José Núñez,jose@uni.edu\n"), encoding="utf-8")
     (entry,) = read_roster(path)
     assert entry.id == "josé" and entry.id == unicodedata.normalize("NFC", entry.id)
+
+
+# --- another assignment's submission is never replaced ------------------------------------------------------
+
+def test_a_lone_upload_of_another_assignment_cannot_vote_its_export_into_replacing_that_assignment(tmp_path):
+    course = tmp_path / "course"
+    collect(export(tmp_path / "ch03", {"smithann_1_800001_ch03.ipynb": notebook("ch03", "graded ch03"),
+                                       "leebo_2_800002_ch03.ipynb": notebook("ch03", "bo")}), course)
+    # Later, Ann uploads a reworked ch03 to the ch02 assignment; the instructor downloads that one late file.
+    late = export(tmp_path / "late", {"smithann_1_800050_late.ipynb": notebook("ch03", "reworked ch03")})
+    got = collect(late, course)
+    (held,) = got.held
+    assert held.files == ("smithann_1_800050_late.ipynb",) and "no one else's notebook" in held.why
+    assert "--assignment ch03" in held.todo and got.replaced == [] and got.needs_attention
+    assert b"graded ch03" in filed(course)["smithann_1", "ch03"]
+    # Said to be ch02's export, it is filed there, beside the graded ch03.
+    assert pairs(collect(late, course, "ch02")) == [("smithann_1", "ch02")]
+    assert b"graded ch03" in filed(course)["smithann_1", "ch03"]
+
+
+def test_a_resubmission_in_an_export_of_the_class_replaces_without_being_told_the_assignment(tmp_path):
+    course = tmp_path / "course"
+    collect(export(tmp_path / "a", {"smithann_1_800001_ch02.ipynb": notebook("ch02", "first"),
+                                    "leebo_2_800002_ch02.ipynb": notebook("ch02", "bo")}), course)
+    got = collect(export(tmp_path / "b", {"smithann_1_800010_ch02.ipynb": notebook("ch02", "second"),
+                                          "leebo_2_800002_ch02.ipynb": notebook("ch02", "bo")}), course)
+    assert [(s, a) for s, a, *_ in got.replaced] == [("smithann_1", "ch02")] and not got.held
+    assert b"second" in filed(course)["smithann_1", "ch02"]

@@ -123,12 +123,7 @@ def _may_replace(plan: Plan, key, u: Upload, before: SubmissionInfo | None) -> b
     student, assignment = key
     if key in plan.picked:
         return True
-    if u.export_assignment:
-        plan.hold(student, assignment, [u], f"is {assignment} by its cells or name but came in an LMS export of "
-                                            f"{u.export_assignment}; the course already holds another "
-                                            f"{assignment} submission, which it would replace",
-                  f"{PICK} if it is {student}'s resubmission of {assignment}")
-    elif newer(u, before) is False:
+    if newer(u, before) is False:
         plan.hold(student, assignment, [u], f"older by {_why_newer(u, before)} than the submission collected "
                                             f"before ({before.export_file or 'in the course'})",
                   f"{PICK} to replace the newer one anyway (it is kept in {BACKUP}/)")
@@ -137,6 +132,13 @@ def _may_replace(plan: Plan, key, u: Upload, before: SubmissionInfo | None) -> b
         plan.hold(student, assignment, [u], f"differs from the submission collected before ({earlier}), and "
                                             f"neither has an LMS order that tells which is newer",
                   f"{PICK} to replace it (the earlier one is kept in {BACKUP}/)")
+    elif u.export_assignment:
+        # Newer, but of an export that is not (known to be) this assignment's: never over this assignment's.
+        plan.hold(student, assignment, [u], f"is {assignment} by its cells or name but came in an LMS export of "
+                                            f"{u.export_assignment}; the course already holds another "
+                                            f"{assignment} submission, which it would replace",
+                  f"{PICK} if it is {student}'s resubmission of {assignment}, or collect with --assignment "
+                  f"{assignment} if the export is {assignment}'s")
     else:
         return True
     del plan.copies[key]

@@ -17,6 +17,7 @@ from .roster import NO_MATCH, Match, RosterIndex
 
 PICK = "--pick FILE"
 UNCLEAR = "an assignment it does not tell (its notebooks are split between assignments; pass --assignment)"
+ALONE = "an assignment it does not tell (no one else's notebook in it says which; pass --assignment)"
 # Times recorded for want of an LMS record; late penalties ignore them unless the course file says otherwise.
 UNTRUSTED_TIMES = {"file-mtime": "the file's own time, not an LMS record",
                    "canvas-late-marker": "Canvas marked it LATE; the time is the file's own"}
@@ -117,30 +118,44 @@ def _own_assignment(item: Found, claim: Claim, plan: Plan) -> tuple[str | None, 
     return (next(iter(named)) if len(named) == 1 else None), True
 
 
-def _export_assignments(owned: list, given: str | None) -> dict[str, str]:
-    """Per LMS export: the assignment it is for (the title Blackboard wrote, else most of its notebooks).
+def _export_assignments(owned: list, given: str | None) -> list[str]:
+    """Per notebook: the assignment its LMS export is for ("" for hand-made folders).
 
-    An export whose notebooks are split evenly between assignments is ``UNCLEAR``: its notebooks
-    are filed under their own assignments only where they replace nothing.
+    ``--assignment``, else the title Blackboard wrote, else what most notebooks of *other* people
+    in that export are: a student's own uploads never vote, so a lone notebook of another
+    assignment cannot make its export look like that assignment's. Notebooks split evenly are
+    ``UNCLEAR``; with no one else's to tell, ``ALONE``. Either way a notebook is then filed under
+    its own assignment only where it replaces nothing.
     """
-    votes = {}
-    for (_, claim), own in owned:
+    totals, files_of = {}, {}
+    for index, ((_, claim), own) in enumerate(owned):
         if claim.export:
-            votes.setdefault(claim.export, Counter())[own] += 1
-    found = {}
-    for export, counted in votes.items():
-        titled = assignments_named(export.partition(":")[2]) if export.startswith("blackboard:") else set()
-        known = {a: n for a, n in counted.items() if a}
-        top = max(known.values(), default=0)
-        if given:
-            found[export] = given
+            totals.setdefault(claim.export, Counter())[own] += 1
+            for person in claim.people:
+                files_of.setdefault((claim.export, person), set()).add(index)
+    found = []
+    for (_, claim), _own in owned:
+        titled = assignments_named(claim.export.partition(":")[2]) if claim.export.startswith("blackboard:") else set()
+        if not claim.export:
+            found.append("")
+        elif given:
+            found.append(given)
         elif len(titled) == 1:
-            found[export] = next(iter(titled))
-        elif top * 2 > sum(known.values()):
-            found[export] = next(a for a, n in known.items() if n == top)
-        elif len(known) > 1:
-            found[export] = UNCLEAR
+            found.append(next(iter(titled)))
+        else:
+            mine = set().union(*(files_of[claim.export, person] for person in claim.people))
+            found.append(_most_of(totals[claim.export] - Counter(owned[i][1] for i in mine)))
     return found
+
+
+def _most_of(counted: Counter) -> str:
+    known = {a: n for a, n in counted.items() if a}
+    if not known:
+        return ALONE
+    top = max(known.values())
+    if top * 2 > sum(known.values()):
+        return next(a for a, n in known.items() if n == top)
+    return UNCLEAR
 
 
 def assign(claimed: list, given: str | None, plan: Plan) -> list[tuple[Found, Claim, str, str]]:
@@ -149,10 +164,8 @@ def assign(claimed: list, given: str | None, plan: Plan) -> list[tuple[Found, Cl
         own, readable = _own_assignment(item, claim, plan)
         if readable:
             owned.append(((item, claim), own))
-    of_export = _export_assignments(owned, given)
     out = []
-    for (item, claim), own in owned:
-        export = of_export.get(claim.export, "")
+    for ((item, claim), own), export in zip(owned, _export_assignments(owned, given)):
         if given:
             if own and own != given and assignments_graded_in(item.staged):
                 plan.notes.append(f"{item.name}: filed under {given} as asked, though it holds the graded cells "
@@ -160,11 +173,11 @@ def assign(claimed: list, given: str | None, plan: Plan) -> list[tuple[Found, Cl
             out.append((item, claim, given, ""))
         elif own:
             misplaced = export if export and export != own else ""
-            if misplaced and misplaced != UNCLEAR:
+            if misplaced and misplaced not in (UNCLEAR, ALONE):
                 plan.notes.append(f"{item.name}: is {own} by its cells or name, though the rest of its {claim.export} "
                                   f"export is {misplaced}: filed under {own} only where that replaces nothing")
             out.append((item, claim, own, misplaced))
-        elif export and export != UNCLEAR:
+        elif export and export not in (UNCLEAR, ALONE):
             out.append((item, claim, export, ""))
         else:
             named = assignments_named(claim.original.removesuffix(".ipynb"))
