@@ -300,3 +300,21 @@ def test_a_resubmission_in_an_export_of_the_class_replaces_without_being_told_th
                                           "leebo_2_800002_ch02.ipynb": notebook("ch02", "bo")}), course)
     assert [(s, a) for s, a, *_ in got.replaced] == [("smithann_1", "ch02")] and not got.held
     assert b"second" in filed(course)["smithann_1", "ch02"]
+
+
+# --- namesakes -----------------------------------------------------------------------------------------------
+
+def test_a_namesake_is_never_filed_as_the_roster_student_whose_lms_id_is_another(tmp_path, roster):
+    # The roster's Ann Smith is Canvas user 12346; another Canvas user called Ann Smith hands in, the real one not.
+    got = collect(export(tmp_path / "lms", {"smithann_99999_900001_ch02.ipynb": notebook(text="the other ann")}),
+                  tmp_path / "course", roster=roster)
+    assert pairs(got) == [] and [who for _, who, _ in got.unmatched] == ["smithann_99999 (canvas)"]
+    assert "s3" in got.missing and got.needs_attention
+
+
+def test_a_student_missing_from_the_id_column_is_still_matched_by_name(tmp_path):
+    path = tmp_path / "class.csv"
+    path.write_text("id,name,email,canvas_id\ns1,Seán O'Brien,sean@uni.edu,12345\ns3,Ann Smith,ann@uni.edu,\n")
+    got = collect(export(tmp_path / "lms", {"smithann_99999_900001_ch02.ipynb": notebook()}), tmp_path / "course",
+                  roster=path)
+    assert pairs(got) == [("s3", "ch02")] and info(tmp_path / "course", "s3", "ch02").matched_by == "name"

@@ -13,7 +13,8 @@ Matching, first that finds anyone:
 3. where the roster has no column for that LMS: a Blackboard login or Gradescope SID against
    ``id`` or the part of ``email`` before the ``@``, and a hand-made folder's name likewise;
 4. names, normalised (case, accents, punctuation, spacing) in every order of their words, so
-   "Seán O'Brien", "O'Brien, Seán" and Canvas's ``obrienseán`` are one name.
+   "Seán O'Brien", "O'Brien, Seán" and Canvas's ``obrienseán`` are one name; never an entry whose
+   column for that LMS holds another id (that is a namesake).
 
 Canvas ids and Moodle numbers are never compared with roster ids: they are numbers of another
 system and may equal a student number by chance.
@@ -127,6 +128,7 @@ class RosterIndex:
     def __init__(self, entries):
         self.entries = tuple(entries)
         self.ids = {e.id for e in self.entries}
+        self.by_id = {e.id: e for e in self.entries}
         self.columns = {lms: {} for lms in LMS_ID_COLUMNS}
         self.emails, self.handles, self.by_name = {}, {}, {}
         for e in self.entries:
@@ -158,4 +160,10 @@ class RosterIndex:
         if handle and not self.has_column(person.lms) and handle.casefold() in self.handles:
             return Match(frozenset(self.handles[handle.casefold()]), "id or email login")
         found = set().union(*(self.by_name.get(form, set()) for n in person.names for form in name_forms(n)))
+        found = {i for i in found if not self._someone_else(i, person)}
         return Match(frozenset(found), "name") if found else NO_MATCH
+
+    def _someone_else(self, roster_id: str, person: Person) -> bool:
+        """The roster gives this entry another id in the person's LMS: a namesake, never them."""
+        known = self.by_id[roster_id].lms_id(person.lms)
+        return bool(known and person.lms_id and known.casefold() != person.lms_id.casefold())
