@@ -318,3 +318,12 @@ def test_a_student_missing_from_the_id_column_is_still_matched_by_name(tmp_path)
     got = collect(export(tmp_path / "lms", {"smithann_99999_900001_ch02.ipynb": notebook()}), tmp_path / "course",
                   roster=path)
     assert pairs(got) == [("s3", "ch02")] and info(tmp_path / "course", "s3", "ch02").matched_by == "name"
+
+
+def test_a_folder_export_has_the_same_total_cap_as_a_zip(tmp_path):
+    from autograder.collect import CollectError, Limits
+
+    lms = export(tmp_path / "lms", {f"s{i}/ch02.ipynb": notebook(text="x" * 4000) for i in range(4)})
+    with pytest.raises(CollectError, match="more than .* GiB of notebooks"):
+        collect(lms, tmp_path / "course", limits=Limits(total_bytes=10_000))
+    assert not (tmp_path / "course").exists()

@@ -69,6 +69,7 @@ class Harvest:
     found: list[Found] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     hidden: list[str] = field(default_factory=list)   # hidden files (checkpoints...): listed only if all one sent
+    staged_bytes: int = 0
     refused: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -130,6 +131,9 @@ def harvest_folder(root: Path, staging: Path, limits: Limits) -> Harvest:
                 harvest.skipped.append(name)
             else:
                 _stage_file(Path(entry.path), parts, staging / str(len(harvest.found)), limits, harvest)
+                if harvest.staged_bytes > limits.total_bytes:  # as for a zip: the staging disk is not endless
+                    raise CollectError(f"{root} holds more than {limits.total_bytes / 2**30:g} GiB of notebooks; "
+                                       f"refusing to copy them all")
     return harvest
 
 
@@ -152,6 +156,7 @@ def _stage_file(path: Path, parts, target: Path, limits: Limits, harvest: Harves
         harvest.refused.append((name, _too_large(limits.notebook_bytes)))
     else:
         harvest.found.append(Found(parts, target, staged[0], info.st_mtime))
+        harvest.staged_bytes += staged[1]
 
 
 def _zip_entry_count(source: Path, limits: Limits) -> None:
