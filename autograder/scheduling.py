@@ -49,6 +49,9 @@ def _serve(connection, task, limits) -> None:
     while (item := connection.recv()) is not None:
         try:
             answer = ("done", task(*item))
+        except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the run stops, nothing is recorded
+            connection.send(("interrupted", None))
+            return
         except MemoryError:
             answer = ("lost", OUT_OF_MEMORY)
         except BaseException as err:  # noqa: BLE001 - whatever it was, it is this submission's reason
@@ -81,19 +84,16 @@ def _locally(task, course_root, todo, lost, jobs, limits):
         return _Worker(process, ours)
 
     def hand_next(worker: _Worker) -> None:
-        """Give ``worker`` the next submission, or let it go; a worker that cannot take one is replaced."""
-        while waiting:
-            worker.item = waiting.pop(0)
-            try:
-                worker.connection.send((course_root, *worker.item))
-            except OSError:  # it died between two submissions: the submission was never handed over
-                waiting.insert(0, worker.item)
-                _bury(worker)
-                worker = start()
-                continue
-            busy.append(worker)
+        """Give ``worker`` the next submission, or let it go when there is none."""
+        if not waiting:
+            _let_go(worker)
             return
-        _let_go(worker)
+        worker.item = waiting.pop(0)
+        busy.append(worker)
+        try:
+            worker.connection.send((course_root, *worker.item))
+        except OSError:
+            pass  # it died meanwhile: the wait below sees that like any death (each submission is handed out once)
 
     try:
         for _ in range(min(max(1, jobs), len(todo))):
@@ -108,6 +108,9 @@ def _locally(task, course_root, todo, lost, jobs, limits):
                     yield lost(student, assignment, notebook, _death_reason(worker))
                     _bury(worker)
                     worker = start() if waiting else None
+                elif answer[0] == "interrupted":
+                    busy.append(worker)  # reaped below with the others
+                    raise KeyboardInterrupt  # the grader was interrupted: this submission waits for the next run
                 elif answer[0] == "lost":
                     yield lost(student, assignment, notebook, answer[1])
                 else:
