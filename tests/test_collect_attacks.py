@@ -327,3 +327,16 @@ def test_a_folder_export_has_the_same_total_cap_as_a_zip(tmp_path):
     with pytest.raises(CollectError, match="more than .* GiB of notebooks"):
         collect(lms, tmp_path / "course", limits=Limits(total_bytes=10_000))
     assert not (tmp_path / "course").exists()
+
+
+def test_without_a_roster_a_renamed_canvas_student_stays_in_one_folder(tmp_path):
+    course = tmp_path / "course"
+    collect(export(tmp_path / "a", {"smithann_12346_900001_ch02.ipynb": notebook("ch02", "ann"),
+                                    "leebo_12348_900002_ch02.ipynb": notebook("ch02", "bo")}), course)
+    got = collect(export(tmp_path / "b", {"jonesann_12346_900011_ch03.ipynb": notebook("ch03", "ann, married"),
+                                          "leebo_12348_900012_ch03.ipynb": notebook("ch03", "bo")}), course)
+    assert sorted(filed(course)) == [("leebo_12348", "ch02"), ("leebo_12348", "ch03"),
+                                     ("smithann_12346", "ch02"), ("smithann_12346", "ch03")]
+    assert any("filed in submitted/smithann_12346" in note and "jonesann_12346" in note for note in got.notes)
+    again = collect(tmp_path / "b", course)
+    assert pairs(again) == pairs(got) and len(again.unchanged) == 2  # and again: nothing new

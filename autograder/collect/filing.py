@@ -103,6 +103,8 @@ def check(plan: Plan, course: Path, roster, gradebook=lambda: None) -> Filing:
     _symbolic_links(plan, course)
     earlier = earlier_folders(course)
     _case_clashes(plan, earlier)
+    if roster is None:
+        _follow_renamed_people(plan, course, earlier)
     if roster is not None:
         _moves(plan, course, roster, earlier, filing, gradebook)
     incoming = {(s, a): f for f, s, a, identical in filing.moves if not identical}
@@ -168,6 +170,45 @@ def _case_clashes(plan: Plan, earlier: dict[str, str]) -> None:
             plan.hold(student, assignment, [u], f"would sit beside {other} from an earlier collect",
                       f"rename submitted/{other} to submitted/{student} if they are one person, then collect again")
             del plan.copies[key]
+
+
+# LMSs whose ids name one person across assignments (Moodle numbers participants per assignment;
+# Canvas's anonymous ids are per assignment too).
+COURSE_WIDE_IDS = ("canvas", "blackboard", "gradescope")
+
+
+def _folders_of_lms_people(course: Path, earlier: dict[str, str]) -> dict[tuple[str, str], set[str]]:
+    """(LMS, id) -> the earlier folders whose submissions that LMS person sent."""
+    found = {}
+    for folder in earlier.values():
+        for sub in (_submitted(course) / folder).iterdir():
+            info = submission_info.read(course, folder, sub.name) if sub.is_dir() and not sub.is_symlink() else None
+            if info and info.lms in COURSE_WIDE_IDS and info.lms_id and not info.lms_id.startswith("anon_"):
+                found.setdefault((info.lms, info.lms_id.casefold()), set()).add(folder)
+    return found
+
+
+def _follow_renamed_people(plan: Plan, course: Path, earlier: dict[str, str]) -> None:
+    """Without a roster, a person is filed under their LMS name and id; when the LMS name changed since an
+    earlier collect (a student renamed in Canvas), the same LMS id goes to the same folder, not a second one."""
+    people = None
+    for (student, assignment), u in sorted(plan.copies.items()):
+        if student.casefold() in earlier or u.person.lms not in COURSE_WIDE_IDS or u.person.anonymous:
+            continue
+        people = _folders_of_lms_people(course, earlier) if people is None else people
+        folders = people.get((u.person.lms, u.person.lms_id.casefold()), set())
+        if len(folders) != 1:
+            continue
+        folder = next(iter(folders))
+        del plan.copies[student, assignment]
+        if (folder, assignment) in plan.copies:
+            plan.hold(student, assignment, [u], f"is {u.person.shown}, whose earlier submissions are in "
+                                                f"submitted/{folder}, where another notebook of this collect goes",
+                      "collect with a roster, or --pick one")
+            continue
+        plan.copies[folder, assignment] = u
+        plan.notes.append(f"{u.found.name}: filed in submitted/{folder}, beside that {u.person.lms} person's earlier "
+                          f"submissions (their LMS name is now {u.person.label})")
 
 
 def _recorded_person(folder: str, info: SubmissionInfo) -> Person:
