@@ -100,11 +100,11 @@ def check(plan: Plan, course: Path, roster, gradebook=lambda: None) -> Filing:
     when a folder is to move, to move that folder's grades with it.
     """
     filing = Filing()
-    _symbolic_links(plan, course)
     earlier = earlier_folders(course)
-    _case_clashes(plan, earlier)
     if roster is None:
         _follow_renamed_people(plan, course, earlier)
+    _symbolic_links(plan, course)
+    _case_clashes(plan, earlier)
     if roster is not None:
         _moves(plan, course, roster, earlier, filing, gradebook)
     incoming = {(s, a): f for f, s, a, identical in filing.moves if not identical}
