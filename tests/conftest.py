@@ -5,10 +5,11 @@ Tiers (markers, declared in pyproject.toml):
   browser  drives Chromium through Playwright
   book     reads the built book in _build/ (`python3 run.py book`)
   service  starts a PostgreSQL server or a Dask cluster
-  slow     takes long without any of the above (SLOW below, or @pytest.mark.slow)
+  slow     takes long without any of the above: releases assignments with nbgrader, or is listed
+           in SLOW below, or is marked @pytest.mark.slow
 `pytest --fast` (what `python3 run.py test --fast` runs) deselects all five.
 
-The first four are derived, not declared: a test is in a tier when its own code, a fixture it uses
+The tiers are derived, not declared (SLOW aside): a test is in a tier when its own code, a fixture it uses
 or a function of its module that either of them calls matches the tier's pattern in SIGNALS. So a
 new test that grades the sample class through the `graded` fixture is a kernel test without anyone
 marking it. Two checks keep this from rotting: a test outside the kernel tier that launches a
@@ -18,8 +19,8 @@ a pattern stops matching anything or the classification of known tests changes.
 Parallel runs (pytest-xdist, `-n auto --dist loadgroup`): kernel tests share one xdist group,
 "grading", so they run one after another on one worker. They grade with two jobs of their own,
 kill process groups, sweep stale scratch folders, and assert time limits; running two of them at
-once would double the load under those limits. Every other module with a fixture wider than one
-test stays on one worker (its group is the module) so that fixture is built once; the rest spread.
+once would double the load under those limits. Every other module is a group of its own, so its
+module-scoped fixtures are built once; modules spread over the workers.
 """
 from __future__ import annotations
 
@@ -40,12 +41,14 @@ FAST_EXCLUDES = ("kernel", "browser", "book", "service", "slow")
 SIGNALS = {
     # the grader's entry points, the executor's `execute(...)` (not a method such as db.execute),
     # nbconvert --execute, and the CLI verbs that grade
-    "kernel": re.compile(r"\b(?:grade_all|grade_one|grade_submission|KernelManager)\b|(?<![.\w])execute\("
+    "kernel": re.compile(r"\b(?:grade_all|grade_one|grade_submission)\b|(?<![.\w])execute\("
                          r"|\"--execute\"|\[\s*\"dropout-grader\",\s*\"(?:check|grade|sample)\""
                          r"|main\(\[\s*\"(?:check|grade|sample)\""),
     "browser": re.compile(r"\bsync_playwright\b"),
     "book": re.compile(r"\bbook_pages\b|[\"']_build[\"']"),
     "service": re.compile(r"\bpostgres_server\(|\bLocalCluster\("),
+    # releasing runs `nbgrader generate_assignment`, 10-40 s per assignment on a busy machine
+    "slow": re.compile(r"\brelease\(|\[\s*\"nbgrader\","),
 }
 # Looked for in the module's top-level code too (`from book_pages import ...`); the others only in the
 # functions a test runs, since a top-level import of `grade_all` does not make every test grade.
@@ -70,9 +73,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         for tier in tiers_of(item):
             item.add_marker(tier)
-        group = _xdist_group(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
     if config.getoption("--fast"):
         keep = [item for item in items if not any(item.get_closest_marker(tier) for tier in FAST_EXCLUDES)]
         config.hook.pytest_deselected(items=[item for item in items if item not in keep])
@@ -84,32 +85,38 @@ def tiers_of(item) -> set[str]:
     if not isinstance(item, pytest.Function):
         return set()
     module = Path(item.fspath)
-    code = "".join(_code_reached(item, module))
-    top_level = _module_level_code(module)
-    tiers = {tier for tier, pattern in SIGNALS.items()
-             if pattern.search(code) or (tier in MODULE_WIDE and pattern.search(top_level))}
-    if any(key in SLOW for key in _slow_keys(item)):
+    tiers = tiers_by_code(module, item.originalname, item.fixturenames)
+    if module.name in SLOW or f"{module.name}::{item.originalname}" in SLOW:
         tiers.add("slow")
     return tiers
 
 
-def _slow_keys(item) -> tuple[str, str]:
-    module = Path(item.fspath).name
-    return module, f"{module}::{item.originalname}"
+def tiers_by_code(module: Path, test: str, fixtures) -> set[str]:
+    """The tiers whose SIGNALS match the code that test `test` of `module`, using `fixtures`, runs."""
+    code = "".join(_code_reached(module, test, fixtures))
+    top_level = _module_level_code(module)
+    return {tier for tier, pattern in SIGNALS.items()
+            if pattern.search(code) or (tier in MODULE_WIDE and pattern.search(top_level))}
 
 
-def _code_reached(item, module: Path) -> list[str]:
+def _code_reached(module: Path, test: str, fixtures) -> list[str]:
     """Source of the test function, the fixtures it uses and the module's functions they name, transitively."""
-    functions = _module_functions(module)
-    pending = [item.originalname, *(name for name in item.fixturenames if name in functions)]
+    functions, names_in = _module_functions(module), _names_used(module)
+    pending = [test, *(name for name in fixtures if name in functions)]
     seen: set[str] = set()
     while pending:
         name = pending.pop()
-        if name in seen or name not in functions:
-            continue
-        seen.add(name)
-        pending.extend(other for other in functions if other not in seen and re.search(rf"\b{other}\b", functions[name]))
+        if name in functions and name not in seen:
+            seen.add(name)
+            pending.extend(names_in[name])
     return [functions[name] for name in sorted(seen)]
+
+
+@functools.cache
+def _names_used(module: Path) -> dict[str, set[str]]:
+    """For each top-level function of `module`, the module's other top-level functions its code names."""
+    functions = _module_functions(module)
+    return {name: set(re.findall(r"\w+", code)) & functions.keys() - {name} for name, code in functions.items()}
 
 
 @functools.cache
@@ -133,21 +140,10 @@ def _module_level_code(module: Path) -> str:
                      if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
 
 
-def _xdist_group(item) -> str | None:
-    if item.get_closest_marker("kernel"):
-        return SERIAL_GROUP
-    if _uses_a_shared_fixture(item):
-        return Path(item.fspath).name
-    return None
-
-
-def _uses_a_shared_fixture(item) -> bool:
-    """Does `item` use a module- or session-scoped fixture of our own (built once per worker)?"""
-    for name in item.fixturenames:
-        for fixturedef in item._fixtureinfo.name2fixturedefs.get(name, ()):
-            if fixturedef.scope != "function" and Path(fixturedef.baseid.split("::")[0] or ".").name.startswith("test_"):
-                return True
-    return False
+def _xdist_group(item) -> str:
+    """Kernel tests: one group for all. Others: their module's, so that a module-scoped fixture (a released
+    course, a browser) is built once; pytest tears it down whenever another module's test runs between."""
+    return SERIAL_GROUP if item.get_closest_marker("kernel") else Path(item.fspath).name
 
 
 @pytest.hookimpl(hookwrapper=True)
