@@ -167,8 +167,11 @@ def lost_submission(course: Course, student: str, assignment: str, notebook: Pat
     again (`grade --force`, or a new submission, does).
     """
     _, _, points = _release(str(course.root), assignment)
-    result = _result(student, assignment, grading_key(course, assignment, notebook), verdicts.zero(points, reason),
-                     flags=[reason])
+    try:
+        digest = grading_key(course, assignment, notebook)
+    except OSError:
+        digest = "unreadable"  # (the file went away meanwhile) never equal to a fingerprint: the next run tries again
+    result = _result(student, assignment, digest, verdicts.zero(points, reason), flags=[reason])
     result["stopped"] = reason
     return result
 
