@@ -340,3 +340,44 @@ def test_without_a_roster_a_renamed_canvas_student_stays_in_one_folder(tmp_path)
     assert any("filed in submitted/smithann_12346" in note and "jonesann_12346" in note for note in got.notes)
     again = collect(tmp_path / "b", course)
     assert pairs(again) == pairs(got) and len(again.unchanged) == 2  # and again: nothing new
+
+
+# --- Blackboard logins holding "_" ------------------------------------------------------------------------
+
+def test_a_blackboard_login_with_an_underscore_is_read_whole_from_the_title_the_class_shares(tmp_path):
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name,email\nsmith,Will Smith,smith@uni.edu\nu7,John Smith,john_smith@uni.edu\n"
+                      "u8,Kai Muller,kmuller@uni.edu\n")
+    lms = export(tmp_path / "lms", {
+        "HW_ch04_john_smith_attempt_2026-10-12-20-00-00_ch04.ipynb": notebook("ch04", "john"),
+        "HW_ch04_kmuller_attempt_2026-10-12-21-00-00_ch04.ipynb": notebook("ch04", "kai"),
+        "HW_ch04_kmuller_attempt_2026-10-12-21-00-00_notes.pdf": b"%PDF",
+    })
+    got = collect(lms, tmp_path / "course", roster=roster)
+    # Not Will Smith's ("smith" after the last "_"): John's login is john_smith, his email's login.
+    assert pairs(got) == [("u7", "ch04"), ("u8", "ch04")] and got.missing == ["smith"]
+    assert info(tmp_path / "course", "u7", "ch04").lms_id == "john_smith" and got.no_notebook == []
+
+
+@pytest.mark.parametrize("names,title", [
+    (["HW_1_john_smith", "HW_1_kmuller", "HW_1_ann_lee"], "HW_1"),   # a title with "_", logins with and without
+    (["Dropout ch02_asmith"], "Dropout ch02"),                        # one person: the login is the last part
+    (["HW1_a", "HW1_b", "HW2_c"], None),                              # two exports: each keeps its own title
+])
+def test_blackboard_titles(names, title):
+    from autograder.collect.lms_names import blackboard_titles
+
+    titles = blackboard_titles(f"{head}_attempt_2026-10-12-20-00-00_x.ipynb" for head in names)
+    assert titles == {head: title or head.rpartition("_")[0] for head in names}
+
+
+def test_a_roster_blackboard_login_may_hold_an_underscore(tmp_path):
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name,email,blackboard_login\nu7,John Smith,js@uni.edu,john_smith\n"
+                      "u8,Kai Muller,km@uni.edu,kmuller\n")
+    lms = export(tmp_path / "lms", {
+        "HW_ch04_john_smith_attempt_2026-10-12-20-00-00_ch04.ipynb": notebook("ch04", "john"),
+        "HW_ch04_kmuller_attempt_2026-10-12-21-00-00_ch04.ipynb": notebook("ch04", "kai")})
+    got = collect(lms, tmp_path / "course", roster=roster)
+    assert pairs(got) == [("u7", "ch04"), ("u8", "ch04")]
+    assert info(tmp_path / "course", "u7", "ch04").matched_by == "blackboard_login"

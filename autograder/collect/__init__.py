@@ -34,8 +34,8 @@ from .archives import LIMITS, Limits, harvest_folder, harvest_zip, printable, st
 from .assignments import assignments_graded_in, assignments_named
 from .errors import CollectError
 from .filing import BACKUP, apply_times, carry_out, check, sha256
-from .lms_names import GRADESCOPE_METADATA, NAMING_STYLES, NamingStyle, Person, claim_file, claim_folder, \
-    naming_style, read_gradescope_metadata, safe_id
+from .lms_names import GRADESCOPE_METADATA, NAMING_STYLES, NamingStyle, Person, blackboard_titles, claim_file, \
+    claim_folder, naming_style, read_gradescope_metadata, safe_id
 from .plan import Held, Plan, build, claims, describe_time
 from .roster import LMS_ID_COLUMNS, RosterEntry, RosterIndex, name_forms, read_roster
 
@@ -188,22 +188,34 @@ def _open_gradebook(gradebook, course: Path):
         raise CollectError(f"cannot open the gradebook {url} (a moved folder takes its grades along): {err}") from err
 
 
-def _without_notebooks(skipped: list[str], claimed: list, metadata, unwrapped: bool) -> list[tuple[str, str]]:
+def _without_notebooks(skipped: list[str], claimed: list, metadata, titles: dict,
+                       unwrapped: bool) -> list[tuple[str, str]]:
     """Files not notebooks, of people who handed in no notebook: (file, person)."""
     with_notebook = {person for _, claim in claimed for person in claim.people}
     found = []
     for name in skipped:
-        parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")][1 if unwrapped else 0:]
-        claim = _claim_of(parts, metadata)
+        parts = _skipped_parts(name, unwrapped)
+        claim = _claim_of(parts, metadata, titles)
         found += [(name, p.shown) for p in (claim.people if claim else ()) if p not in with_notebook]
     return found
 
 
-def _claim_of(parts: list[str], metadata):
+def _blackboard_titles_of(found, not_notebooks: list[str], unwrapped: bool) -> dict[str, str]:
+    """Blackboard's title, read from every name it wrote at the top, a notebook's or not."""
+    tops = [f.parts[0] for f in found if len(f.parts) == 1]
+    tops += [p[0] for p in (_skipped_parts(n, unwrapped) for n in not_notebooks) if len(p) == 1]
+    return blackboard_titles(tops)
+
+
+def _skipped_parts(name: str, unwrapped: bool) -> list[str]:
+    return [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")][1 if unwrapped else 0:]
+
+
+def _claim_of(parts: list[str], metadata, titles: dict):
     if not parts or (len(parts) == 1 and naming_style(parts[0], "file") is None):
         return None
     if len(parts) == 1:
-        claim = claim_file(parts[0], None)
+        claim = claim_file(parts[0], None, titles)
         return None if claim.people[0].lms == "plain" else claim  # a stray file at the top names no one
     return claim_folder(parts[0], "/".join(parts[1:]), metadata)[0]
 
@@ -301,7 +313,9 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
         picks = {printable(p) for p in picks}
         _check_picks(picks, found)
         plan = Plan()
-        claimed = claims(found, metadata, _lms_timezone(course, found), plan)
+        not_notebooks = harvest.skipped + harvest.hidden
+        titles = _blackboard_titles_of(found, not_notebooks, unwrapped)
+        claimed = claims(found, metadata, _lms_timezone(course, found), plan, titles)
         build(claimed, assignment, index, allow_unmatched=allow_unmatched, picks=picks, latest=latest, plan=plan)
         opened = functools.cache(lambda: _open_gradebook(gradebook, course))
         filing = check(plan, course, index, opened)
@@ -310,7 +324,7 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
             raise CollectError("nothing was collected; fix these and collect again:\n  - "
                                + "\n  - ".join(plan.problems))
         planned = _plan_lines(plan, filing)
-        no_notebook = _without_notebooks(harvest.skipped + harvest.hidden, claimed, metadata, unwrapped)
+        no_notebook = _without_notebooks(not_notebooks, claimed, metadata, titles, unwrapped)
         unchanged = [] if dry_run else _already_there(plan, course)
         collected, replaced, moved, backup = ([], [], [], None) if dry_run else carry_out(plan, filing, course,
                                                                                              opened)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 
@@ -125,8 +126,12 @@ class Claim:
     note: str = ""                # why a time the LMS wrote was not used
 
 
-def claim_file(name: str, lms_timezone: tzinfo | None) -> Claim | None:
-    """The claim of a file at the top of an export; None when no style reads it."""
+def claim_file(name: str, lms_timezone: tzinfo | None, blackboard_titles: dict | None = None) -> Claim | None:
+    """The claim of a file at the top of an export; None when no style reads it.
+
+    ``blackboard_titles`` (see :func:`blackboard_titles`) tells where Blackboard's title ends when a
+    login holds ``_``; without it the login is the text after the title's last ``_``.
+    """
     matched = naming_style(name, "file")
     if matched is None:
         return None
@@ -138,7 +143,7 @@ def claim_file(name: str, lms_timezone: tzinfo | None) -> Claim | None:
     if style.lms == "moodle":
         return Claim((_moodle_person(found),), original, export="moodle")
     if style.lms == "blackboard":
-        return _blackboard(found, original, lms_timezone)
+        return _blackboard(_split_title(found, blackboard_titles or {}), original, lms_timezone)
     return Claim((Person("plain", "", found["name"], (found["name"],)),), original)
 
 
@@ -159,6 +164,39 @@ def _moodle_person(found: dict) -> Person:
     blind = name.casefold() == "participant"
     return Person("moodle", found["participant"], f"{name}_{found['participant']}", () if blind else (name,),
                   anonymous=blind)
+
+
+def _blackboard_head(found: dict) -> str:
+    """``Title_login``: what Blackboard writes before ``_attempt_<time>_``."""
+    return f"{found['title']}_{found['login']}"
+
+
+def _title_prefixes(head: str) -> list[str]:
+    parts = head.split("_")
+    return ["_".join(parts[:k]) for k in range(1, len(parts))]
+
+
+def blackboard_titles(names) -> dict[str, str]:
+    """``Title_login`` -> Title, for the Blackboard names of one collect.
+
+    Blackboard writes one title for every file of an export, and a title or a login may hold
+    ``_``: the title is the ``_``-prefix that the most people's names share (the longest, on a
+    tie), so ``HW_1_john_smith`` beside ``HW_1_kmuller`` is John Smith's ``john_smith``, not
+    ``smith``. Only what Blackboard wrote is read: the student's part comes after the attempt time.
+    """
+    heads = set()
+    for name in names:
+        matched = naming_style(name, "file")
+        if matched and matched[0].lms == "blackboard":
+            heads.add(_blackboard_head(matched[1].groupdict()))
+    shared = Counter(prefix for head in heads for prefix in _title_prefixes(head))
+    return {head: max(_title_prefixes(head), key=lambda p: (shared[p], len(p))) for head in heads}
+
+
+def _split_title(found: dict, titles: dict) -> dict:
+    head = _blackboard_head(found)
+    title = titles.get(head, found["title"])
+    return {**found, "title": title, "login": head[len(title) + 1:]}
 
 
 def _blackboard(found: dict, original: str, lms_timezone: tzinfo | None) -> Claim:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from .archives import Found, printable
 from .assignments import assignments_graded_in, assignments_named
-from .lms_names import Claim, Person, claim_file, claim_folder, safe_id
+from .lms_names import Claim, Person, blackboard_titles, claim_file, claim_folder, safe_id
 from .roster import NO_MATCH, Match, RosterIndex
 
 PICK = "--pick FILE"
@@ -79,11 +79,15 @@ class Plan:
 # ---------------------------------------------------------------------------------------------
 # Who: the LMS's claim of every file.
 
-def claims(found: list[Found], metadata: dict | None, lms_timezone, plan: Plan) -> list[tuple[Found, Claim]]:
+def claims(found: list[Found], metadata: dict | None, lms_timezone, plan: Plan,
+           titles: dict | None = None) -> list[tuple[Found, Claim]]:
+    """The LMS's claim of every file; ``titles`` as from ``blackboard_titles`` (default: of ``found``)."""
     out = []
+    if titles is None:
+        titles = blackboard_titles(item.parts[0] for item in found if len(item.parts) == 1)
     for item in found:
         if len(item.parts) == 1:
-            claim = claim_file(item.parts[0], lms_timezone)
+            claim = claim_file(item.parts[0], lms_timezone, titles)
             # "ch02_exercise.ipynb" at the top names an assignment, not a person.
             if claim is None or (claim.people[0].lms == "plain" and assignments_named(claim.people[0].label)):
                 plan.unidentified.append((item.name, "cannot tell whose notebook this is: at the top of the export "

@@ -62,9 +62,8 @@ def _entry_problems(entry: RosterEntry) -> list[str]:
         if value and not value.isdigit():
             problems.append(f"{column} {value!r} is not a number (the LMS's ids are whole numbers)")
     login = entry.blackboard_login
-    if login and not re.fullmatch(r"[^\s_/]+", login):
-        problems.append(f"blackboard_login {login!r} holds a space, '_' or '/', which Blackboard's names "
-                        f"cannot carry unambiguously")
+    if login and not re.fullmatch(r"[^\s/]+", login):
+        problems.append(f"blackboard_login {login!r} holds a space or '/', which Blackboard's logins cannot")
     return problems
 
 
