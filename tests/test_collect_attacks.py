@@ -381,3 +381,23 @@ def test_a_roster_blackboard_login_may_hold_an_underscore(tmp_path):
     got = collect(lms, tmp_path / "course", roster=roster)
     assert pairs(got) == [("u7", "ch04"), ("u8", "ch04")]
     assert info(tmp_path / "course", "u7", "ch04").matched_by == "blackboard_login"
+
+
+# --- archive layout ---------------------------------------------------------------------------------------
+
+def test_an_export_wrapped_in_two_folders_is_unwrapped_and_not_taken_for_one_student(tmp_path, roster):
+    archive = zipped(tmp_path / "lms.zip", {
+        "Downloads/ch02 submissions/smithann_12346_900001_ch02.ipynb": notebook("ch02", "ann"),
+        "Downloads/ch02 submissions/obrienseán_12345_900002_ch02.ipynb": notebook("ch02", "sean"),
+        "Downloads/ch02 submissions/núñezjosé_12350_900003_ch02.zip": b"PK",
+    })
+    got = collect(archive, tmp_path / "course", roster=roster)
+    assert pairs(got) == [("s1", "ch02"), ("s3", "ch02")] and not got.held
+    assert got.no_notebook == [("Downloads/ch02 submissions/núñezjosé_12350_900003_ch02.zip", "núñezjosé_12350 (canvas)")]
+
+
+def test_a_students_nested_folders_are_not_unwrapped_past_the_first(tmp_path):
+    got = collect(export(tmp_path / "lms", {"class/alice/work/x.ipynb": notebook("ch02", "a"),
+                                            "class/alice/work/y.ipynb": notebook("ch02", "a2")}), tmp_path / "course")
+    (held,) = got.held  # alice's two notebooks: still alice's, not a student called "work"
+    assert held.who == "alice" and held.files == ("alice/work/x.ipynb", "alice/work/y.ipynb")

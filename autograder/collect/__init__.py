@@ -189,7 +189,7 @@ def _open_gradebook(gradebook, course: Path):
 
 
 def _without_notebooks(skipped: list[str], claimed: list, metadata, titles: dict,
-                       unwrapped: bool) -> list[tuple[str, str]]:
+                       unwrapped: int) -> list[tuple[str, str]]:
     """Files not notebooks, of people who handed in no notebook: (file, person)."""
     with_notebook = {person for _, claim in claimed for person in claim.people}
     found = []
@@ -200,15 +200,16 @@ def _without_notebooks(skipped: list[str], claimed: list, metadata, titles: dict
     return found
 
 
-def _blackboard_titles_of(found, not_notebooks: list[str], unwrapped: bool) -> dict[str, str]:
+def _blackboard_titles_of(found, not_notebooks: list[str], unwrapped: int) -> dict[str, str]:
     """Blackboard's title, read from every name it wrote at the top, a notebook's or not."""
     tops = [f.parts[0] for f in found if len(f.parts) == 1]
     tops += [p[0] for p in (_skipped_parts(n, unwrapped) for n in not_notebooks) if len(p) == 1]
     return blackboard_titles(tops)
 
 
-def _skipped_parts(name: str, unwrapped: bool) -> list[str]:
-    return [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")][1 if unwrapped else 0:]
+def _skipped_parts(name: str, unwrapped: int) -> list[str]:
+    """A skipped file's path as the notebooks' are read, below the ``unwrapped`` wrapping folders."""
+    return [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")][unwrapped:]
 
 
 def _claim_of(parts: list[str], metadata, titles: dict):
@@ -304,8 +305,7 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
     with tempfile.TemporaryDirectory(prefix="dropout-collect-") as tmp:
         reader = harvest_folder if source.is_dir() else harvest_zip
         harvest = reader(source, Path(tmp), limits)
-        found = unwrap(harvest.found)
-        unwrapped = bool(found) and len(found[0].parts) < len(harvest.found[0].parts)
+        found, unwrapped = unwrap(harvest.found)
         metadata_files = [f for f in found if f.parts[-1] == GRADESCOPE_METADATA]
         metadata = next((read_gradescope_metadata(f.staged) for f in metadata_files if len(f.parts) == 1), None)
         harvest.skipped += [f.name for f in metadata_files if len(f.parts) > 1]

@@ -241,17 +241,46 @@ def _lms_named(name: str, kind: str) -> bool:
     return matched is not None and matched[0].lms != "plain"
 
 
-def unwrap(found: list[Found]) -> list[Found]:
-    """Drop one folder that wraps the whole class (``export/alice/...``), never a student's own folder."""
-    tops = {f.parts[0] for f in found}
-    if len(tops) != 1 or any(len(f.parts) < 2 for f in found):
-        return found
-    if _lms_named(tops.pop(), "folder"):
-        return found
+def _wrapper(found: list[Found]) -> str | None:
+    """Why the one folder at the top wraps the class: ``"lms"`` (it holds what an LMS wrote), ``"folders"``
+    (only folders, none naming an assignment), or None (it is a student's own folder, or not one folder)."""
+    if not _one_plain_top(found):
+        return None
     files = [f.parts[1] for f in found if len(f.parts) == 2]
     folders = {f.parts[1] for f in found if len(f.parts) > 2}
-    wraps = (GRADESCOPE_METADATA in files or any(_lms_named(name, "file") for name in files)
-             or (not files and not any(assignments_named(name) for name in folders)))
-    return [replace(f, parts=f.parts[1:]) for f in found] if wraps else found
+    if GRADESCOPE_METADATA in files or any(_lms_named(name, "file") for name in files):
+        return "lms"
+    if not files and not any(assignments_named(name) for name in folders):
+        return "folders"
+    return None
 
 
+def _one_plain_top(found: list[Found]) -> bool:
+    tops = {f.parts[0] for f in found}
+    return len(tops) == 1 and all(len(f.parts) > 1 for f in found) and not _lms_named(tops.pop(), "folder")
+
+
+def _lms_export_at_top(found: list[Found]) -> bool:
+    """Gradescope's metadata, or several names an LMS wrote, at the top: an export, not one student's folder."""
+    tops = {f.parts[0] for f in found}
+    named = {t for t in tops if _lms_named(t, "file" if any(f.parts == (t,) for f in found) else "folder")}
+    return GRADESCOPE_METADATA in tops or len(named) > 1
+
+
+def _strip(found: list[Found]) -> list[Found]:
+    return [replace(f, parts=f.parts[1:]) for f in found]
+
+
+def unwrap(found: list[Found]) -> tuple[list[Found], int]:
+    """Drop the folders that wrap the whole class (``export/alice/...``), never a student's own folder.
+
+    Single folders down to an LMS's export (``Downloads/ch02 submissions/<Canvas files>``) are
+    dropped, however many; otherwise one folder, where what it holds is an LMS's or only folders
+    naming no assignment. Returns the files and how many levels were dropped.
+    """
+    probe, levels = found, 0
+    while _one_plain_top(probe):
+        probe, levels = _strip(probe), levels + 1
+        if _lms_export_at_top(probe):
+            return probe, levels
+    return (_strip(found), 1) if _wrapper(found) else (found, 0)
