@@ -15,7 +15,6 @@ import pytest
 from autograder.executor import execute, fit_to_size
 from autograder.limits import KEPT_NOTEBOOK_LIMIT, MESSAGE_LIMIT, NOTEBOOK_OUTPUT_LIMIT, OUTPUT_LIMIT
 
-pytestmark = pytest.mark.kernel  # runs the executor here: a kernel per module (the tier's patterns look for grading)
 MiB = 2**20
 CELLS = {
     # Fields nbclient copies without looking: an unhashable display id, a 1 MiB "execution count".
