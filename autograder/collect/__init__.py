@@ -306,6 +306,7 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
         reader = harvest_folder if source.is_dir() else harvest_zip
         harvest = reader(source, Path(tmp), limits)
         found, unwrapped = unwrap(harvest.found)
+        not_notebooks = harvest.skipped + harvest.hidden  # as the archive names them, above any unwrapping
         metadata_files = [f for f in found if f.parts[-1] == GRADESCOPE_METADATA]
         metadata = next((read_gradescope_metadata(f.staged) for f in metadata_files if len(f.parts) == 1), None)
         harvest.skipped += [f.name for f in metadata_files if len(f.parts) > 1]
@@ -313,7 +314,6 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
         picks = {printable(p) for p in picks}
         _check_picks(picks, found)
         plan = Plan()
-        not_notebooks = harvest.skipped + harvest.hidden
         titles = _blackboard_titles_of(found, not_notebooks, unwrapped)
         claimed = claims(found, metadata, _lms_timezone(course, found), plan, titles)
         build(claimed, assignment, index, allow_unmatched=allow_unmatched, picks=picks, latest=latest, plan=plan)
