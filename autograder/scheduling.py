@@ -164,9 +164,15 @@ def _death_reason(worker: _Worker) -> str:
     if worker_ran_out_of_memory(worker.process.pid):
         return OUT_OF_MEMORY
     if code is not None and code < 0:
-        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else f"signal {-code}"
-        return f"{STOPPED}: the grader's worker was killed by {name} while grading this notebook"
+        return f"{STOPPED}: the grader's worker was killed by {_signal_name(-code)} while grading this notebook"
     return f"{STOPPED}: the grader's worker ended (exit code {code}) while grading this notebook"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _on_dask(task, course_root, todo, lost, scheduler, security):
