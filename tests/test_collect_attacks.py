@@ -401,3 +401,12 @@ def test_a_students_nested_folders_are_not_unwrapped_past_the_first(tmp_path):
                                             "class/alice/work/y.ipynb": notebook("ch02", "a2")}), tmp_path / "course")
     (held,) = got.held  # alice's two notebooks: still alice's, not a student called "work"
     assert held.who == "alice" and held.files == ("alice/work/x.ipynb", "alice/work/y.ipynb")
+
+
+def test_two_roster_students_of_one_name_stay_ambiguous_even_when_one_has_another_lms_id(tmp_path):
+    path = tmp_path / "class.csv"
+    path.write_text("id,name,email,canvas_id\ns1,Ann Smith,a1@uni.edu,12346\ns2,Ann Smith,a2@uni.edu,\n")
+    got = collect(export(tmp_path / "lms", {"smithann_99999_900001_ch02.ipynb": notebook()}), tmp_path / "course",
+                  roster=path)
+    (held,) = got.held  # s2, or an Ann Smith the roster does not list: not guessed
+    assert pairs(got) == [] and "s1, s2" in held.why and "canvas_id" in held.todo

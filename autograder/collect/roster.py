@@ -13,8 +13,8 @@ Matching, first that finds anyone:
 3. where the roster has no column for that LMS: a Blackboard login or Gradescope SID against
    ``id`` or the part of ``email`` before the ``@``, and a hand-made folder's name likewise;
 4. names, normalised (case, accents, punctuation, spacing) in every order of their words, so
-   "Seán O'Brien", "O'Brien, Seán" and Canvas's ``obrienseán`` are one name; never an entry whose
-   column for that LMS holds another id (that is a namesake).
+   "Seán O'Brien", "O'Brien, Seán" and Canvas's ``obrienseán`` are one name; not when every entry
+   of that name has another id in that LMS's column (namesakes).
 
 Canvas ids and Moodle numbers are never compared with roster ids: they are numbers of another
 system and may equal a student number by chance.
@@ -159,8 +159,10 @@ class RosterIndex:
         if handle and not self.has_column(person.lms) and handle.casefold() in self.handles:
             return Match(frozenset(self.handles[handle.casefold()]), "id or email login")
         found = set().union(*(self.by_name.get(form, set()) for n in person.names for form in name_forms(n)))
-        found = {i for i in found if not self._someone_else(i, person)}
-        return Match(frozenset(found), "name") if found else NO_MATCH
+        if all(self._someone_else(i, person) for i in found):
+            return NO_MATCH  # only namesakes: the roster gives each of them another id in this LMS
+        # Two roster entries of this name stay ambiguous (held), even if the LMS id rules one out.
+        return Match(frozenset(found), "name")
 
     def _someone_else(self, roster_id: str, person: Person) -> bool:
         """The roster gives this entry another id in the person's LMS: a namesake, never them."""
