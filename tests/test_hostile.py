@@ -306,8 +306,8 @@ def test_the_leaking_cases_did_get_the_hidden_code(hostile, case):
     notebook = kept(hostile["course"], case)
     assert any(form in nbformat.writes(notebook) for form in encoded("BEGIN HIDDEN TESTS")), case
     if case == "rewrites_earlier_display":  # but the display made before any hidden code ran is as it was
-        early = [o for c in notebook.cells for o in c.get("outputs", []) if "early display" in str(o)]
-        assert early and all("HIDDEN" not in str(o) for o in early)
+        answer = next(c for c in notebook.cells if "_handle = display(" in c.source)
+        assert [o.get("data", {}).get("text/plain") for o in answer.outputs] == ["'an early display'"]
 
 
 def test_feedback_pages_show_none_of_the_grader_internals(hostile, tmp_path):
