@@ -410,3 +410,16 @@ def test_two_roster_students_of_one_name_stay_ambiguous_even_when_one_has_anothe
                   roster=path)
     (held,) = got.held  # s2, or an Ann Smith the roster does not list: not guessed
     assert pairs(got) == [] and "s1, s2" in held.why and "canvas_id" in held.todo
+
+
+def test_composed_and_decomposed_twins_are_told_apart_in_the_report_and_picked_as_printed(tmp_path):
+    composed = "José Núñez_1_assignsubmission_file_ch02.ipynb"
+    decomposed = nfd(composed)
+    lms = export(tmp_path / "lms", {composed: notebook(text="composed"), decomposed: notebook(text="decomposed")})
+    report = collect(lms, tmp_path / "course").report()
+    shown = [line.strip() for line in report if line.startswith("    ") and "to do" not in line]
+    assert len(set(shown)) == 2 and composed in shown
+    (printed,) = set(shown) - {composed}
+    assert "\\u0301" in printed
+    collect(lms, tmp_path / "course", picks=[printed])
+    assert b"decomposed" in filed(tmp_path / "course")["José_Núñez_1", "ch02"]

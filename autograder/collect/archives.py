@@ -46,9 +46,12 @@ def printable(text: str) -> str:
     """``text`` with control and invisible formatting characters written as ``\\uXXXX``.
 
     A file name is the student's: a newline in it would print a line of its own in the report (a
-    forged "to do:"), a right-to-left override would show it reversed. ``--pick`` takes names either way.
+    forged "to do:"), a right-to-left override would show it reversed. In a name not in composed
+    Unicode the combining marks are written out too, so "José" spelt decomposed does not look like
+    its composed twin. ``--pick`` takes names either way.
     """
-    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
+    hidden = ("Cc", "Cf", "Zl", "Zp") if unicodedata.is_normalized("NFC", text) else ("Cc", "Cf", "Zl", "Zp", "Mn")
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in hidden else c for c in text)
 
 
 @dataclass(frozen=True)
