@@ -16,11 +16,13 @@ marking it. Two checks keep this from rotting: a test outside the kernel tier th
 kernel in this process fails (`_kernels_refused_unless_marked`), and tests/test_tiers.py fails when
 a pattern stops matching anything or the classification of known tests changes.
 
-Parallel runs (pytest-xdist, `-n auto --dist loadgroup`): kernel tests share one xdist group,
-"grading", so they run one after another on one worker. They grade with two jobs of their own,
-kill process groups, sweep stale scratch folders, and assert time limits; running two of them at
-once would double the load under those limits. Every other module is a group of its own, so its
-module-scoped fixtures are built once; modules spread over the workers.
+Parallel runs (pytest-xdist, `-n auto --dist loadgroup`): `pytest_xdist_make_scheduler` below hands
+out work in groups. Kernel tests form one group, "grading", so they run one after another on one
+worker: they grade with two jobs of their own, kill process groups, sweep stale scratch folders and
+assert time limits, and two of them at once would double the load under those limits. Every other
+module is a group of its own, so its module-scoped fixtures (a released course, a browser) are
+built once; modules spread over the workers. (xdist's own loadgroup reads `xdist_group` marks by
+renaming test ids, which pytest 9 no longer allows, so the marks would be ignored.)
 """
 from __future__ import annotations
 
@@ -69,15 +71,16 @@ def pytest_addoption(parser):
                      help=f"run only the fast tier: deselect tests marked {', '.join(FAST_EXCLUDES)}")
 
 
+@pytest.hookimpl(tryfirst=True)  # mark before -m selects (pytest's own hook)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         for tier in tiers_of(item):
             item.add_marker(tier)
-        item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
     if config.getoption("--fast"):
-        keep = [item for item in items if not any(item.get_closest_marker(tier) for tier in FAST_EXCLUDES)]
-        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
-        items[:] = keep
+        slow = [item for item in items if any(item.get_closest_marker(tier) for tier in FAST_EXCLUDES)]
+        config.hook.pytest_deselected(items=slow)
+        left_out = set(slow)
+        items[:] = [item for item in items if item not in left_out]
 
 
 def tiers_of(item) -> set[str]:
@@ -140,10 +143,31 @@ def _module_level_code(module: Path) -> str:
                      if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
 
 
-def _xdist_group(item) -> str:
-    """Kernel tests: one group for all. Others: their module's, so that a module-scoped fixture (a released
-    course, a browser) is built once; pytest tears it down whenever another module's test runs between."""
-    return SERIAL_GROUP if item.get_closest_marker("kernel") else Path(item.fspath).name
+def pytest_xdist_make_scheduler(config, log):
+    """With `--dist loadgroup`: whole groups to one worker each (see the module's docstring)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByTier(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(config.rootpath, nodeid)
+
+    return ByTier(config, log)
+
+
+def xdist_group(root: Path, nodeid: str) -> str:
+    """Kernel tests: one group for all. Others: their module, so that a module-scoped fixture is built once
+    (pytest tears it down whenever a test of another module runs in between).
+
+    The controller has only test ids; the test's own source names the fixtures it takes, which
+    tiers_by_code follows, so the function's name is enough."""
+    path, _, rest = nodeid.partition("::")
+    test = re.split(r"[\[:]", rest, maxsplit=1)[0]
+    module = root / path
+    if module.suffix == ".py" and "kernel" in tiers_by_code(module, test, ()):
+        return SERIAL_GROUP
+    return path
 
 
 @pytest.hookimpl(hookwrapper=True)

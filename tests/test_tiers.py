@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SIGNALS, SLOW, TESTS, tiers_by_code
+from conftest import SIGNALS, SLOW, TESTS, tiers_by_code, xdist_group
 
 REPO = TESTS.parent
 
@@ -110,3 +110,12 @@ def test_a_kernel_launched_outside_the_kernel_tier_fails_the_test():
         manager.start_kernel()
     assert not manager.has_kernel
 
+
+
+def test_parallel_runs_keep_kernel_tests_together_and_each_other_module_on_one_worker(tmp_path):
+    """What the xdist scheduler is given: the group of a test id."""
+    fake_module(tmp_path, SAMPLE)
+    assert xdist_group(tmp_path, "test_fake.py::test_on_postgresql") == "grading"
+    assert xdist_group(tmp_path, "test_fake.py::test_through_a_fixture[param-1]") == "grading"
+    assert xdist_group(tmp_path, "test_fake.py::test_a_browser") == "test_fake.py"
+    assert xdist_group(tmp_path, "test_fake.py::test_released") == "test_fake.py"
