@@ -143,27 +143,30 @@ def missing_data_reason(cells: list, index: int, cell_timeout: int, problem: str
 
 @functools.cache
 def checks_vocabulary() -> frozenset[str]:
-    """The short string constants of the trusted checks ("mask", "scale", ...): the only texts a check
-    can look for in collected data, so keeping them keeps the verdict, and they are the grader's words."""
+    """The short string constants of the trusted checks and the collectors ("mask", "scale", "value"):
+    the only texts a check can look for in collected data, so keeping them keeps the verdict, and they
+    are the grader's own words."""
     import dropout_checks
+    import dropout_collect
 
     words = set()
-    for module in Path(dropout_checks.__file__).parent.glob("*.py"):
+    modules = [*Path(dropout_checks.__file__).parent.glob("*.py"), *Path(dropout_collect.__file__).parent.glob("*.py")]
+    for module in modules:
         for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) <= 40:
                 words.add(node.value)
     return frozenset(words)
 
 
-def without_chosen_text(payload):
-    """The collected payload with every text the kernel chose replaced by CHOSEN: strings (but for the
-    checks' own words), class names, exception messages, unknown tags and dtypes. Numbers, arrays and the
-    payload's shape stay, so judging it gives the verdict on the same numbers, in words that quote nothing
-    the student's code wrote."""
+def without_chosen_text(payload, grade_id: str):
+    """The collected payload with every text the kernel chose replaced by CHOSEN: strings and keys (but
+    for the grader's own words), class names, exception messages, labels, unknown tags and dtypes.
+    Numbers, arrays and the payload's shape stay, so judging it gives the verdict on the same numbers,
+    in words that quote nothing the student's code wrote."""
     if not isinstance(payload, dict):
         return _unchosen(payload)
     return {"version": payload.get("version") if payload.get("version") == VERSION else CHOSEN,
-            "grade_id": payload.get("grade_id") if isinstance(payload.get("grade_id"), str) else CHOSEN,
+            "grade_id": grade_id if payload.get("grade_id") == grade_id else CHOSEN,
             "records": _unchosen(payload.get("records"))}
 
 
@@ -176,7 +179,7 @@ def _unchosen(value):
         return value  # numbers, booleans, None
     if len(value) == 1 and next(iter(value)).startswith("__"):
         return _unchosen_tagged(*next(iter(value.items())))
-    return {key: _unchosen(v) for key, v in value.items()}  # record keys ("value", "error") as the collector wrote
+    return {_unchosen(key): _unchosen(v) for key, v in value.items()}  # record keys: "value", "error", ...
 
 
 def _unchosen_tagged(tag: str, body):
@@ -199,7 +202,7 @@ def student_reason(assignment: str, grade_id: str, payload, judge, seed: int, ce
     """Why a point was lost, in words that quote no text the student's code chose (for the student's page)."""
     if payload is None:
         return missing_data_reason(cells, index, cell_timeout, problem, for_student=True)
-    reason = judge(assignment, grade_id, without_chosen_text(payload), seed).reason
+    reason = judge(assignment, grade_id, without_chosen_text(payload, grade_id), seed).reason
     return reason or ("a check failed on text your code returned or raised; this page does not quote such text "
                       "(your instructor's copy of the reason does)")
 

@@ -230,6 +230,8 @@ REASON_LEAKS = {
     "the test cell stops with it": lambda: _judged([_error("ValueError", MARKER)]),
     "a NameError of its own": lambda: _judged([_error("NameError", MARKER)]),
     "the answer cell raises it": lambda: _judged([_error("Leak_" + MARKER, "x")], [_error("RuntimeError", MARKER)]),
+    "a forged payload labelled with it": lambda: _judged([nbformat.v4.new_output("display_data", data={
+        "application/vnd.dropout-course.collected+json": {"version": 1, "grade_id": MARKER, "records": []}})]),
     "the kernel's last words": lambda: _judged([], problem=f"the notebook could not be run (RuntimeError: x); "
                                                           f"the kernel said: {MARKER}"),
 }
@@ -264,3 +266,17 @@ def test_the_page_shows_the_students_reason_and_the_instructors_view_the_other(t
     instructor = feedback([row], tmp_path / "course", tmp_path / "fbi", show_hidden=True)[0].read_text()
     assert MARKER not in student and MARKER[::-1] not in student and "raised" in student
     assert MARKER in instructor
+
+
+def test_no_text_of_the_kernels_survives_in_what_is_judged_again():
+    from autograder.verdicts import CHOSEN, without_chosen_text
+
+    forged = {"version": 1, "grade_id": "f", "records": [
+        {MARKER: "x", "value": {"__object__": MARKER}, "error": {"__error__": {"type": MARKER, "message": MARKER}}},
+        {"value": {"__array__": {"dtype": MARKER, "shape": [1], "data": ""}}},
+        {"value": {"__dict__": [[MARKER, {"__tuple__": [MARKER, 1.5]}], ["mask", 2]]}},
+        {"value": {f"__{MARKER}": 1}, "error": {"__error__": {"type": "ValueError", "message": "m"}}}]}
+    cleaned = without_chosen_text(forged, "f")
+    assert MARKER not in str(cleaned) and CHOSEN in str(cleaned)
+    assert "'mask'" in str(cleaned) and "'ValueError'" in str(cleaned) and "1.5" in str(cleaned)  # the grader's words
+    assert without_chosen_text({**forged, "grade_id": MARKER}, "f")["grade_id"] == CHOSEN
