@@ -14,9 +14,17 @@ def read_table(path: Path, columns: tuple[str, ...], what: str, error=ValueError
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM from a spreadsheet is not part of the first name
-    except (OSError, UnicodeDecodeError) as err:
+        raw = path.read_bytes()
+    except OSError as err:
         raise error(f"cannot read the {what} {path}: {err}") from err
+    try:
+        text = raw.decode("utf-8-sig")  # a BOM from a spreadsheet is not part of the first name
+    except UnicodeDecodeError as err:
+        # Guessing another encoding could turn "Seán" into "SeÃ¡n" and match nobody: say how to fix it.
+        line = raw[:err.start].count(b"\n") + 1
+        raise error(f"the {what} {path} is not UTF-8 text (line {line} has the byte 0x{raw[err.start]:02x}); "
+                    f"save it again as \"CSV UTF-8\" (Excel: Save As > CSV UTF-8; LibreOffice: "
+                    f"character set Unicode (UTF-8))") from err
     reader = csv.DictReader(io.StringIO(text))
     header = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
     absent = [c for c in columns if c not in header]

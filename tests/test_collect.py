@@ -215,6 +215,14 @@ def test_a_roster_reads_with_a_bom_and_extra_columns(tmp_path):
     assert [(e.id, e.name, e.email) for e in read_roster(tmp_path / "roster.csv")] == [("s1", "Ann Smith", "ann@x.edu")]
 
 
+def test_a_roster_saved_in_latin1_names_the_line_and_how_to_save_it(tmp_path):
+    (tmp_path / "roster.csv").write_bytes("id,name,email\ns1,Ann Smith,a@x.edu\ns2,Se\u00e1n O'Brien,s@x.edu\n"
+                                          .encode("latin-1"))
+    with pytest.raises(CollectError, match="not UTF-8") as err:
+        read_roster(tmp_path / "roster.csv")
+    assert "line 3" in str(err.value) and "CSV UTF-8" in str(err.value)
+
+
 # --- one notebook per student and assignment -------------------------------------------------------
 
 @pytest.mark.parametrize("files", [
