@@ -143,6 +143,7 @@ def _module_level_code(module: Path) -> str:
                      if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: plain `pytest` runs without it
 def pytest_xdist_make_scheduler(config, log):
     """With `--dist loadgroup`: whole groups to one worker each (see the module's docstring)."""
     if config.getvalue("dist") != "loadgroup":
