@@ -182,11 +182,21 @@ def _unchosen(value):
     return {_unchosen(key): _unchosen(v) for key, v in value.items()}  # record keys: "value", "error", ...
 
 
+MAX_QUOTED_DIMS, MAX_QUOTED_DIM = 4, 4096  # an array shape larger than any exercise's inputs is not quoted
+
+
+def _plausible_shape(shape) -> bool:
+    return (isinstance(shape, list) and len(shape) <= MAX_QUOTED_DIMS
+            and all(type(n) is int and 0 <= n <= MAX_QUOTED_DIM for n in shape))
+
+
 def _unchosen_tagged(tag: str, body):
     if tag == "__error__" and isinstance(body, dict):
         name = body.get("type")
         return {tag: {"type": name if name in BUILTIN_ERRORS else "Exception", "message": CHOSEN}}
     if tag == "__array__" and isinstance(body, dict):
+        if not _plausible_shape(body.get("shape")):
+            return CHOSEN  # a shape can spell anything ((104, 105, ...) or a 0-size (10**9, ...)): not quoted
         return {tag: {**body, "dtype": body.get("dtype") if body.get("dtype") in ALLOWED_DTYPES else CHOSEN}}
     if tag == "__int__":
         return {tag: body if isinstance(body, str) and body.lstrip("-").isdigit() else "0"}

@@ -280,3 +280,8 @@ def test_no_text_of_the_kernels_survives_in_what_is_judged_again():
     assert MARKER not in str(cleaned) and CHOSEN in str(cleaned)
     assert "'mask'" in str(cleaned) and "'ValueError'" in str(cleaned) and "1.5" in str(cleaned)  # the grader's words
     assert without_chosen_text({**forged, "grade_id": MARKER}, "f")["grade_id"] == CHOSEN
+    # A shape can spell text too: one no exercise's input has is not quoted; the usual ones are.
+    spelled = {"__array__": {"dtype": "float64", "shape": [104, 105, 100, 100, 101, 110], "data": ""}}
+    usual = {"__array__": {"dtype": "float32", "shape": [200, 100], "data": "eJw="}}
+    assert without_chosen_text({"version": 1, "grade_id": "f", "records": [spelled, usual]}, "f")["records"] == [
+        CHOSEN, usual]
