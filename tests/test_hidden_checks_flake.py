@@ -6,7 +6,7 @@ records with the matching verdict at that seed (the graded notebooks use seed 0)
 What can fail correct code: the rate tests of ``dropout_checks.masks`` (kept fraction,
 independence of neighbours along each axis, independence of two calls' or two layers' masks),
 each with probability below ``DELTA = 1e-11`` (Hoeffding), counted here by wrapping
-``masks.rate_test``:
+``dropout_kit.properties.rate_test`` (the one rate test, shared with the visible checks):
 
 * the forwards (200 seeds; they are the slow part): 50 per seed (vanilla 7, inverted 17,
   spatial 19, locked 7);
@@ -36,12 +36,13 @@ import pytest
 
 import dropout_reference as ref
 from autograder import sample_class
-from dropout_checks import DELTA, Failure, masks
+from dropout_checks import DELTA, Failure
 from dropout_checks import numpy_verdicts as verdicts
 from dropout_checks import torch_verdicts
 from dropout_collect import capture, core, wire
 from dropout_collect import numpy_collectors as collect
 from dropout_collect import torch_collectors
+from dropout_kit import properties
 
 FORWARD_SEEDS = range(200)
 SEEDS = range(1000)
@@ -107,19 +108,19 @@ def test_the_stated_bound_is_below_one_in_a_million():
 
 @contextlib.contextmanager
 def counted_rate_tests():
-    """Count every call of ``masks.rate_test`` (every statistical test of a verdict) in the block."""
+    """Count every call of ``properties.rate_test`` (every statistical test of a verdict) in the block."""
     counter = collections.Counter()
-    original = masks.rate_test
+    original = properties.rate_test
 
     def counting(events, expected):
         counter["tests"] += 1
         return original(events, expected)
 
-    masks.rate_test = counting
+    properties.rate_test = counting
     try:
         yield counter
     finally:
-        masks.rate_test = original
+        properties.rate_test = original
 
 
 def _torch_reference():

@@ -24,24 +24,20 @@ from autograder.paths import SOURCES
 from autograder.sample_class import EXPECTED_LOSSES, STUDENTS
 from autograder.sources import source_notebook
 from dropout_checks import VERDICTS, judge
+from dropout_checks.registry import BY_KEY, of_assignment
 from dropout_collect import capture
-from dropout_collect import torch_collectors as collect
 from dropout_collect import torch_plans as plans
 
 METRICS = plans.METRICS
-GRADE_IDS = {"ch04": ("train_epoch", "evaluate"),
-             "ch06": ("enable_mc_dropout", "mc_dropout_predict", *METRICS)}
+GRADE_IDS = {chapter: tuple(row.grade_id for row in of_assignment(chapter)) for chapter in ("ch04", "ch06")}
 CHAPTER = {g: ch for ch, ids in GRADE_IDS.items() for g in ids}
-COLLECTORS = {"train_epoch": collect.train_epoch, "evaluate": collect.evaluate,
-              "enable_mc_dropout": collect.enable_mc_dropout, "mc_dropout_predict": collect.mc_dropout_predict,
-              **{m: collect.metric for m in METRICS}}
 SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION", re.MULTILINE | re.DOTALL)
 
 
 def payload(grade_id: str, fn) -> dict:
     """What the hidden test of ``grade_id`` emits for ``fn``, after a JSON round trip."""
     with capture() as got:
-        COLLECTORS[grade_id](grade_id, fn)
+        BY_KEY[CHAPTER[grade_id], grade_id].run_collector({grade_id: fn})
     assert len(got) == 1
     return json.loads(json.dumps(got[0]))
 
@@ -224,13 +220,16 @@ def test_train_epoch_with_a_dataloader_and_a_warning_gets_full_marks():
     passes("train_epoch", _epoch_dataloader)
 
 
-@pytest.mark.parametrize("mistake, words", [
+TRAIN_EPOCH_MISTAKES = [
     (dict(clear="never"), ("zero_grad", "before each backward")),
     (dict(clear="once"), ("zero_grad", "not once per epoch")),
     (dict(train=False), ("model.train()",)),
     (dict(step=False), ("optimiser.step()",)),
     (dict(result="last"), ("mean of the mini-batch losses", "not the last")),
-])
+]
+
+
+@pytest.mark.parametrize("mistake, words", TRAIN_EPOCH_MISTAKES)
 def test_train_epoch_mistakes_lose(mistake, words):
     loses("train_epoch", lambda *a, **k: _epoch(*a, **k, **mistake), *words)
 
@@ -262,10 +261,16 @@ def test_evaluate_styles_get_full_marks(style):
     passes("evaluate", lambda *a: _evaluate(*a, **style))
 
 
-def test_evaluate_mistakes_lose():
-    loses("evaluate", lambda *a: _evaluate(*a, eval_mode=False), "model.eval()")
-    loses("evaluate", lambda *a: _evaluate(*a, grad=True), "torch.no_grad()")
-    loses("evaluate", lambda m, x, y: {"loss": 1.0}, "pair")
+EVALUATE_MISTAKES = [
+    (lambda *a: _evaluate(*a, eval_mode=False), "model.eval()"),
+    (lambda *a: _evaluate(*a, grad=True), "torch.no_grad()"),
+    (lambda m, x, y: {"loss": 1.0}, "pair"),
+]
+
+
+@pytest.mark.parametrize("mistake, words", EVALUATE_MISTAKES)
+def test_evaluate_mistakes_lose(mistake, words):
+    loses("evaluate", mistake, words)
 
 
 # ----------------------------------------------------------------------------- enable_mc_dropout
@@ -329,14 +334,17 @@ def test_enable_mc_dropout_styles_get_full_marks():
     passes("enable_mc_dropout", _context())
 
 
-@pytest.mark.parametrize("mistake, words", [
+CONTEXT_MISTAKES = [
     (dict(train_all=True), ("BatchNorm", "only dropout")),
     (dict(switch_others=False), ("BatchNorm", "training mode")),
     (dict(restore="top"), ("restore",)),
     (dict(restore="eval"), ("restore",)),
     (dict(restore="none", use_finally=False), ("restore",)),
     (dict(swallow=True), ("propagate",)),
-])
+]
+
+
+@pytest.mark.parametrize("mistake, words", CONTEXT_MISTAKES)
 def test_enable_mc_dropout_mistakes_lose(mistake, words):
     loses("enable_mc_dropout", _context(**mistake), *words)
 
@@ -398,18 +406,27 @@ def test_mc_dropout_predict_styles_get_full_marks(ref):
     passes("mc_dropout_predict", _predict(ref, context=ClassContext))
 
 
-def test_mc_dropout_predict_mistakes_lose(ref):
-    loses("mc_dropout_predict", _predict(ref, softmax=False), "softmax")
-    loses("mc_dropout_predict", _predict(ref, grad=True), "torch.no_grad()")
-    loses("mc_dropout_predict", _predict(ref, fresh=False), "identical")
-    loses("mc_dropout_predict", _predict(ref, context=_context(train_all=True)), "BatchNorm")
-    loses("mc_dropout_predict", _predict(ref, context=_context(restore="none", use_finally=False)), "afterwards")
-
+def _predict_without_dropout(ref):
     def no_dropout(model, x, T):
         model.eval()
         with torch.no_grad():
             return torch.stack([torch.softmax(model(x), -1) for _ in range(T)])
-    loses("mc_dropout_predict", no_dropout, "dropout was not active")
+    return no_dropout
+
+
+PREDICT_MISTAKES = [  # (the mistaken answer, given the reference namespace; words of its reason)
+    (lambda ref: _predict(ref, softmax=False), "softmax"),
+    (lambda ref: _predict(ref, grad=True), "torch.no_grad()"),
+    (lambda ref: _predict(ref, fresh=False), "identical"),
+    (lambda ref: _predict(ref, context=_context(train_all=True)), "BatchNorm"),
+    (lambda ref: _predict(ref, context=_context(restore="none", use_finally=False)), "afterwards"),
+    (_predict_without_dropout, "dropout was not active"),
+]
+
+
+@pytest.mark.parametrize("mistake, words", PREDICT_MISTAKES)
+def test_mc_dropout_predict_mistakes_lose(ref, mistake, words):
+    loses("mc_dropout_predict", mistake(ref), words)
 
 
 # ----------------------------------------------------------------------------- the metrics
@@ -478,7 +495,7 @@ def _ece_left_closed(probs, labels, n_bins=15):
                for b in range(n_bins) if (index == b).any())
 
 
-@pytest.mark.parametrize("grade_id, fn, words", [
+METRIC_MISTAKES = [
     ("predictive_entropy", lambda p: -(p.mean(0) * torch.log2(p.mean(0).clamp_min(1e-30))).sum(-1), ("natural log",)),
     ("predictive_entropy", lambda p: _entropy(p).mean(0), ("MEAN prediction",)),
     ("predictive_entropy", lambda p: -(p.mean(0) * torch.log(p.mean(0))).sum(-1), ("0·log 0",)),
@@ -488,9 +505,19 @@ def _ece_left_closed(probs, labels, n_bins=15):
     ("expected_calibration_error", _ece_left_closed, ("closed on the right",)),
     ("negative_log_likelihood", lambda p, y: -torch.log(p[torch.arange(len(y)), y]).sum(), ("sum",)),
     ("negative_log_likelihood", lambda p, y: -torch.log2(p[torch.arange(len(y)), y]).mean(), ("natural log",)),
-])
+]
+
+
+@pytest.mark.parametrize("grade_id, fn, words", METRIC_MISTAKES)
 def test_metric_mistakes_lose(grade_id, fn, words):
     loses(grade_id, fn, *words)
+
+
+# grade_id -> its classic mistakes, each run by a test above; tests/test_registry.py checks that every
+# registered function of chapters 4 and 6 has some.
+MISTAKES_BY_FUNCTION = {"train_epoch": TRAIN_EPOCH_MISTAKES, "evaluate": EVALUATE_MISTAKES,
+                        "enable_mc_dropout": CONTEXT_MISTAKES, "mc_dropout_predict": PREDICT_MISTAKES,
+                        **{m: [mistake for mistake in METRIC_MISTAKES if mistake[0] == m] for m in METRICS}}
 
 
 # ----------------------------------------------------------------------------- malformed and forged data

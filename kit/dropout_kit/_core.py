@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import functools
-import math
 import warnings
 
 import numpy as np
 
-DELTA = 1e-11  # a correct answer fails a statistical check with at most this probability
+from .properties import DELTA  # noqa: F401 - a correct answer fails a statistical check with at most this probability
 
 
 class ExerciseFailure(AssertionError):
@@ -21,11 +20,6 @@ def fail(function: str, message: str) -> None:
 def require(condition, function: str, message: str) -> None:
     if not condition:
         fail(function, message)
-
-
-def hoeffding(n: int, delta: float = DELTA) -> float:
-    """Half-width within which the mean of ``n`` independent 0/1 draws lies, but with prob. ``delta``."""
-    return math.sqrt(math.log(2.0 / delta) / (2.0 * n))
 
 
 def call_quietly(fn, *args, **kwargs):

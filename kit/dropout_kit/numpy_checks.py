@@ -6,13 +6,12 @@ of what the hidden tests check; the requirements are all in the exercise text.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._core import (DELTA, call_quietly, crashed, fail, hoeffding, positive_input, require,
-                    visible_check)
+from ._core import DELTA, call_quietly, crashed, fail, positive_input, require, visible_check
+from .properties import close, close_product, is_keep_mask, kept_fraction, shared_along
 
 
 @dataclass(frozen=True)
@@ -64,13 +63,13 @@ def _check_training(fn, kind: ForwardKind, p_drop: float, shape, rng) -> np.ndar
     out, cache = _run(fn, name, x, p_drop, True, rng)
     require(cache["mask"] is not None, name, "in training with 0 < p_drop < 1 the cache must hold the keep-mask")
     mask = np.asarray(cache["mask"])
-    require(mask.dtype == bool or np.isin(mask, (0, 1)).all(), name, "the mask must be boolean (True = kept)")
+    require(is_keep_mask(mask), name, "the mask must be boolean (True = kept)")
     try:
         np.broadcast_shapes(mask.shape, x.shape)
     except ValueError:
         fail(name, f"mask of shape {mask.shape} does not broadcast to x of shape {x.shape}")
     scale = float(cache["scale"])
-    require(np.allclose(out, x * mask * scale), name,
+    require(close(out, x * mask * scale), name,
             f'out must equal x * cache["mask"] * cache["scale"] (x of shape {shape}, p_drop={p_drop})')
     kept = out != 0
     if abs(kept.mean() - p_drop) < abs(kept.mean() - (1 - p_drop)):
@@ -78,23 +77,22 @@ def _check_training(fn, kind: ForwardKind, p_drop: float, shape, rng) -> np.ndar
                    f"of DROPPING, so about {1 - p_drop:.2f} should survive (did you use it as a keep probability?)")
     shared = _shared_axes(kind, x.ndim)
     if shared:
-        constant = kept.all(axis=shared) | (~kept).all(axis=shared)
         what = "channel" if kind.shared == "spatial" else "feature over time"
-        require(constant.all(), name, f"for x of shape {shape} each (sample, {what}) must be kept or dropped "
+        require(shared_along(kept, shared), name, f"for x of shape {shape} each (sample, {what}) must be kept or dropped "
                                       "as a whole, but some were partly dropped (a mask per element?)")
         units = kept.all(axis=shared)
     else:
         units = kept
     want = _expected_scale(kind, p_drop, True)
     got = out[kept] / x[kept]
-    if got.size and not np.allclose(got, want):
+    if got.size and not close(got, np.full_like(got, want)):
         fail(name, f"kept units were multiplied by {np.median(got):.4g}; with p_drop={p_drop} "
                    f"{'inverted dropout scales them by 1/(1-p_drop)' if kind.inverted else 'vanilla dropout leaves them unscaled'}"
                    f" = {want:.4g}")
-    tol = hoeffding(units.size)
-    require(abs(units.mean() - (1 - p_drop)) < tol, name,
-            f"kept {units.mean():.4f} of {units.size} independent units, expected {1 - p_drop:.4f} ± {tol:.4f} "
-            f"(p_drop={p_drop}; a correct mask fails this with probability < {DELTA:g})")
+    fraction = kept_fraction(units, p_drop)
+    require(fraction.passed, name,
+            f"kept {fraction.observed:.4f} of {fraction.events} independent units, expected {fraction.expected:.4f} "
+            f"± {fraction.tolerance:.4f} (p_drop={p_drop}; a correct mask fails this with probability < {DELTA:g})")
     return out
 
 
@@ -114,7 +112,7 @@ def check_forward(fn, kind: str, seed: int = 0) -> None:
         x = rng.standard_normal(kind.shapes[0])
         out, _ = _run(fn, kind.name, x, p_drop, False, rng)
         want = _expected_scale(kind, p_drop, False)
-        if not np.allclose(out, x * want, rtol=1e-5, atol=1e-8):
+        if not close(out, x * want):
             hint = ("inverted dropout does nothing at test time" if kind.inverted
                     else "vanilla dropout multiplies by 1 - p_drop at test time")
             fail(kind.name, f"in evaluation mode (train=False, p_drop={p_drop}) the output should be x * {want:g}: {hint}")
@@ -149,11 +147,11 @@ def check_backward(fn, kind: str = "dropout", seed: int = 0) -> None:
         dx = np.asarray(dx)
         require(dx.shape == x_shape, name, f"dx has shape {dx.shape}, expected {x_shape} (the shape of dout)")
         if mask is None:
-            require(np.allclose(dx, dout * scale), name,
+            require(close(dx, dout * scale), name,
                     f'with cache["mask"] None (evaluation) dx must be dout * cache["scale"] (scale {scale:g})')
             continue
-        if not np.allclose(dx, dout * mask * scale):
-            if np.allclose(dx, dout * mask):
+        if not close(dx, dout * mask * scale):
+            if close(dx, dout * mask):
                 fail(name, f'dx is missing the scale: it must be dout * cache["mask"] * cache["scale"] ({where}, scale {scale:g})')
             fail(name, f"dx must be dout * cache['mask'] * cache['scale'], using the mask saved in the forward pass "
                        f"({where}; a new random mask gives the gradient of another network)")
@@ -183,21 +181,21 @@ def check_layer(cls, seed: int = 0) -> None:
         require(first.shape == shape and out.shape == shape and dx.shape == shape, name,
                 f"forward and backward must keep the shape {shape}")
         kept = out != 0
-        require(np.allclose(out[kept] / x[kept], 1 / 0.6), name,
+        require(close(out[kept] / x[kept], np.full(int(kept.sum()), 1 / 0.6)), name,
                 "kept units must be scaled by 1/(1-p_drop) (inverted dropout)")
         require(not np.array_equal(first, out), name,
                 f"two forward calls on the same input drew the same mask (input {shape}): draw a fresh one "
                 "from the layer's rng on every call")
-        if not np.allclose(dx, dout * kept / 0.6):
-            if np.allclose(dx, dout * kept):
+        if not close(dx, dout * kept / 0.6):
+            if close(dx, dout * kept):
                 fail(name, f"backward is missing the scale: dx = dout * mask / (1 - p_drop) (input {shape})")
             fail(name, f"backward must reuse the mask of the last forward call: dx = dout * mask / (1 - p_drop) "
                        f"(input {shape})")
     layer.eval()
     require(getattr(layer, "training", None) is False, name, ".eval() must set .training to False")
     x = rng.standard_normal((4, 5))
-    require(np.allclose(np.asarray(layer.forward(x)), x), name, "in evaluation mode forward must be the identity (out == x)")
-    require(np.allclose(np.asarray(layer.backward(np.ones((4, 5)))), 1.0), name,
+    require(close(layer.forward(x), x), name, "in evaluation mode forward must be the identity (out == x)")
+    require(close(layer.backward(np.ones((4, 5))), np.ones((4, 5))), name,
             "in evaluation mode backward must pass dout through unchanged")
     layer.train()
     require(getattr(layer, "training", None) is True, name, ".train() must set .training back to True")
@@ -219,7 +217,7 @@ def check_keep_to_drop(fn) -> None:
         except Exception as err:  # noqa: BLE001
             crashed(name, err, f"for p_keep={p_keep}")
         require(_is_number(got), name, f"must return a number, got {type(got).__name__} for p_keep={p_keep}")
-        require(math.isclose(float(got), 1 - p_keep, rel_tol=1e-6, abs_tol=1e-9), name,
+        require(close(float(got), 1 - p_keep), name,
                 f"keep probability {p_keep} should give p_drop {1 - p_keep:g}, got {float(got):.6g}")
 
 
@@ -233,7 +231,7 @@ def check_all_keep_masks(fn) -> None:
             crashed(name, err, f"for n={n}")
         masks = np.asarray(masks)
         require(masks.shape == (2 ** n, n), name, f"for n={n} expected shape {(2 ** n, n)}, got {masks.shape}")
-        require(masks.dtype.kind in "biuf" and np.isin(masks, (0, 1)).all(), name,
+        require(masks.dtype.kind in "biuf" and is_keep_mask(masks), name,
                 f"for n={n} the entries must be 0/1 or booleans")
         distinct = len({tuple(row) for row in masks.astype(int).tolist()})
         require(distinct == 2 ** n, name, f"for n={n} only {distinct} of the {2 ** n} masks are distinct: "
@@ -253,7 +251,7 @@ def check_expected_masked_output(fn, seed: int = 0) -> None:
         got = np.asarray(got)
         require(got.shape == a.shape, name, f"the result must have the shape of a, {a.shape}, got {got.shape} ({where})")
         want = (1 - p_drop) * a
-        require(np.allclose(got, want, rtol=1e-6), name,
+        require(close(got, want), name,
                 f"{where} the probability-weighted sum over all {2 ** a.size} masks is (1 - p_drop) * a = "
                 f"{np.round(want, 4)}, got {np.round(got, 4)}")
 
@@ -282,16 +280,16 @@ def check_dropconnect_forward(fn, seed: int = 0) -> None:
     require(out.shape == (30, 50), name, f"out must have shape (N, M) = (30, 50), got {out.shape} ({where})")
     require(mask.shape == W.shape, name, f"the mask must cover the weights: shape {W.shape}, got {mask.shape}")
     scale = float(cache["scale"])
-    require(math.isclose(scale, 1 / 0.7, rel_tol=1e-5), name,
+    require(close(scale, 1 / 0.7), name,
             f'cache["scale"] should be 1/(1-p_drop) = {1 / 0.7:.4f} for p_drop=0.3, got {scale:.4g}')
-    require(np.allclose(out, x @ (W * mask * scale) + b), name,
+    require(close_product(out, x @ (W * mask * scale) + b), name,
             f'out must equal x @ (W * cache["mask"] * cache["scale"]) + b ({where}, p_drop=0.3)')
     try:
         result, _ = call_quietly(fn, x, W, b, 0.3, False, rng)
     except Exception as err:  # noqa: BLE001
         crashed(name, err, f"{where}, p_drop=0.3, train=False")
     require(isinstance(result, tuple) and len(result) == 2, name, "must return a pair (out, cache)")
-    require(np.allclose(np.asarray(result[0]), x @ W + b), name,
+    require(close_product(result[0], x @ W + b), name,
             "in evaluation mode (train=False) DropConnect must use W itself: out == x @ W + b")
 
 
@@ -323,10 +321,10 @@ def check_dropconnect_backward(forward, backward, seed: int = 0) -> None:
     for got, want, what in ((dx, x.shape, "dx"), (dW, W.shape, "dW"), (db, b.shape, "db")):
         require(got.shape == want, name, f"{what} must have shape {want}, got {got.shape}")
     W_used = W * mask * scale
-    require(np.allclose(dx, dout @ W_used.T), name,
+    require(close_product(dx, dout @ W_used.T), name,
             "dx must be dout @ (W * mask * scale).T: the dropped weights carry no gradient to x")
-    if not np.allclose(dW, (x.T @ dout) * mask * scale):
-        if np.allclose(dW, (x.T @ dout) * mask):
+    if not close_product(dW, (x.T @ dout) * mask * scale):
+        if close_product(dW, (x.T @ dout) * mask):
             fail(name, 'dW is missing the scale: it must be (x.T @ dout) * mask * cache["scale"]')
         fail(name, "dW must be (x.T @ dout) * mask * scale: zero on dropped weights")
-    require(np.allclose(db, dout.sum(axis=0)), name, "db must be dout summed over the batch (axis 0)")
+    require(close_product(db, dout.sum(axis=0)), name, "db must be dout summed over the batch (axis 0)")

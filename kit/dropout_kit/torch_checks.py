@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ._core import crashed, fail, require, visible_check
+from .properties import PROBABILITY_SUM, TORCH_RESULT, UNCHANGED, close
 
 
 def _own_random_state(check):
@@ -51,9 +52,14 @@ def _as_tensor(value) -> torch.Tensor:
     return torch.as_tensor(np.asarray(value, dtype=np.float64))
 
 
-def _near(got, want: float) -> bool:
-    """Relative agreement: a correct float32 computation passes, a wrong formula does not."""
-    return math.isclose(got, want, rel_tol=1e-5, abs_tol=1e-6)
+def _near(got, want) -> bool:
+    """Agreement within the tolerance the grader uses for PyTorch results: a correct float32
+    computation passes, a wrong formula does not."""
+    try:
+        got = _as_tensor(got).numpy()
+    except Exception:  # noqa: BLE001 - not numbers: not near anything
+        return False
+    return close(got, np.asarray(want, dtype=np.float64), TORCH_RESULT)
 
 
 # ----------------------------------------------------------------------------- chapter 6
@@ -80,7 +86,7 @@ def check_enable_mc_dropout(cm) -> None:
             require(not training, name, f"inside the context the {kind} module must be in evaluation mode "
                                         "(only dropout modules go stochastic)")
     require(not torch.equal(a, b), name, "two predictions inside the context were identical: dropout is not active")
-    require(torch.equal(bn.running_mean, stats[0]) and torch.equal(bn.running_var, stats[1]), name,
+    require(close(bn.running_mean, stats[0], UNCHANGED) and close(bn.running_var, stats[1], UNCHANGED), name,
             "BatchNorm running statistics changed: BatchNorm must stay in evaluation mode")
     # Modes come back exactly, from a mixed state, even when the body raises.
     model.train()
@@ -115,10 +121,10 @@ def check_mc_dropout_predict(fn) -> None:
     probs = _as_tensor(probs)
     require(tuple(probs.shape) == (10, 7, 4), name,
             f"expected probabilities of shape (T, N, K) = (10, 7, 4), got {tuple(probs.shape)}")
-    require(torch.allclose(probs.sum(-1), torch.ones(10, 7, dtype=torch.float64), atol=1e-5) and (probs >= 0).all(),
+    require(close(probs.sum(-1).numpy(), np.ones((10, 7)), PROBABILITY_SUM) and bool((probs >= 0).all()),
             name, "each sample must be a probability vector: apply softmax to the model's output (the logits)")
     require(probs.std(0).mean() > 1e-4, name, "the T samples are identical: dropout must be active during the passes")
-    require(torch.equal(bn.running_mean, before), name, "BatchNorm statistics changed: keep BatchNorm in evaluation mode")
+    require(close(bn.running_mean, before, UNCHANGED), name, "BatchNorm statistics changed: keep BatchNorm in evaluation mode")
     left = [type(m).__name__ for m in model.modules() if m.training]
     require(not left, name, f"afterwards {', '.join(left)} was left in training mode: every module must be back "
                             "in the mode it had before the call (evaluation)")
@@ -151,9 +157,9 @@ def check_predictive_entropy(fn) -> None:
     uniform = torch.full((4, 3, 5), 0.2, dtype=torch.float64)
     one_hot = torch.eye(3, dtype=torch.float64)[None].repeat(6, 1, 1)
     _metric(fn, "predictive_entropy", [
-        ((uniform,), {}, lambda r: torch.allclose(_as_tensor(r), torch.full((3,), math.log(5), dtype=torch.float64)),
+        ((uniform,), {}, lambda r: _near(r, np.full(3, math.log(5))),
          "uniform predictions over K=5 classes must have entropy log(5) (natural log) for each of the N=3 inputs, shape (3,)"),
-        ((one_hot,), {}, lambda r: torch.allclose(_as_tensor(r), torch.zeros(3, dtype=torch.float64), atol=1e-6),
+        ((one_hot,), {}, lambda r: _near(r, np.zeros(3)),
          "certain one-hot predictions must have entropy 0 (treat 0 log 0 as 0, not NaN)"),
     ])
 
@@ -163,9 +169,9 @@ def check_mutual_information(fn) -> None:
     same = torch.tensor([[0.7, 0.2, 0.1], [0.3, 0.3, 0.4]], dtype=torch.float64)[None].repeat(8, 1, 1)
     split = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]], dtype=torch.float64).repeat(3, 1, 1)
     _metric(fn, "mutual_information", [
-        ((same,), {}, lambda r: torch.allclose(_as_tensor(r), torch.zeros(2, dtype=torch.float64), atol=1e-6),
+        ((same,), {}, lambda r: _near(r, np.zeros(2)),
          "8 identical samples must have zero mutual information for each of the N=2 inputs, shape (2,)"),
-        ((split,), {}, lambda r: torch.allclose(_as_tensor(r), torch.tensor([math.log(2)], dtype=torch.float64)),
+        ((split,), {}, lambda r: _near(r, np.array([math.log(2)])),
          "samples split evenly between two certain answers must have mutual information log 2 (natural log)"),
     ])
 
@@ -177,7 +183,7 @@ def check_expected_calibration_error(fn) -> None:
     edge = torch.tensor([[0.6, 0.4], [0.7, 0.3]], dtype=torch.float64)
     want = 0.5 * abs(1 - 0.6) + 0.5 * abs(0 - 0.7)
     _metric(fn, "expected_calibration_error", [
-        ((calibrated, torch.tensor([0, 0, 0, 1])), {}, lambda r: abs(float(_as_tensor(r))) < 1e-6,
+        ((calibrated, torch.tensor([0, 0, 0, 1])), {}, lambda r: _near(float(_as_tensor(r)), 0.0),
          "4 predictions at confidence 0.75 with 3 right are perfectly calibrated: ECE must be 0"),
         ((edge, torch.tensor([0, 1])), {"n_bins": 5}, lambda r: _near(float(_as_tensor(r)), want),
          f"with n_bins=5 a confidence of exactly 0.6 belongs to the bin (0.4, 0.6] (bins are closed on the right), "
@@ -258,6 +264,6 @@ def check_evaluate(fn) -> None:
     want_loss = nn.functional.cross_entropy(logits, y).item()
     want_acc = (logits.argmax(-1) == y).float().mean().item()
     got_loss, got_acc = float(first[0]), float(first[1])
-    require(abs(got_loss - want_loss) < 1e-5 and abs(got_acc - want_acc) < 1e-6, name,
+    require(_near(got_loss, want_loss) and _near(got_acc, want_acc), name,
             f"expected (mean cross-entropy, accuracy as a fraction) = ({want_loss:.4f}, {want_acc:.4f}) "
             f"on 64 examples, got ({got_loss:.4f}, {got_acc:.4f})")

@@ -1,7 +1,7 @@
 """The trusted checker: turns data collected in a student's kernel into points and reasons.
 
 Only the grader imports this package, in its own process; the sandbox hides it from student
-kernels. Each graded cell (``grade_id``) has one verdict here, which regenerates the inputs of
+kernels. Each graded cell (``grade_id``) has one row in :mod:`.registry` and so one verdict here, which regenerates the inputs of
 its hidden test (:mod:`dropout_collect.plans`), reads what the student's functions returned
 (:mod:`dropout_collect.wire`) and raises :class:`Failure` with a sentence when a property
 does not hold. A verdict sees data only: whatever the kernel sends, it earns points only by
@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 from dropout_collect import wire
 
-from . import numpy_verdicts, torch_verdicts
 from ._core import DELTA, Failure
+from .registry import GRADED_FUNCTIONS
 
-# (assignment, grade_id) -> verdict(records); the hidden test of that cell calls the matching collector.
-VERDICTS = {**numpy_verdicts.VERDICTS, **torch_verdicts.VERDICTS}
+# (assignment, grade_id) -> verdict(records[, seed]), from the registry of graded functions; the hidden
+# test of that cell calls the registry's collector. A verdict with a seed judges the run's seed.
+VERDICTS = {row.key: row.verdict for row in GRADED_FUNCTIONS}
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,14 @@
-"""Shared plumbing of the verdicts: failures in words, bounds, unpacking collected records."""
-from __future__ import annotations
+"""Shared plumbing of the verdicts: failures in words, unpacking collected records.
 
-import math
+The comparisons themselves (tolerances, Hoeffding's bound) are the kit's
+:mod:`dropout_kit.properties`, which the visible checks use too, so the two sides cannot drift.
+"""
+from __future__ import annotations
 
 import numpy as np
 
 from dropout_collect import wire
-
-DELTA = 1e-11  # false-failure probability per statistical check; 1000 seeds x dozens of checks < 1e-6
-RTOL = 1e-5    # relative tolerance: a correct float32 computation passes, a wrong formula does not
-ATOL = 1e-6
+from dropout_kit.properties import DELTA, close, hoeffding  # noqa: F401 - re-exported to the verdicts
 
 
 class Failure(AssertionError):
@@ -23,20 +22,6 @@ def fail(function: str, message: str):
 def require(condition, function: str, message: str) -> None:
     if not condition:
         fail(function, message)
-
-
-def hoeffding(n: int, delta: float = DELTA) -> float:
-    """Half-width within which the mean of ``n`` independent 0/1 draws lies, but with prob. ``delta``."""
-    return math.sqrt(math.log(2.0 / delta) / (2.0 * n))
-
-
-def close(a, b, rtol: float = RTOL, atol: float = ATOL) -> bool:
-    """Elementwise agreement, relative to the size of the values, in float64."""
-    try:
-        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-        return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=False))
-    except (TypeError, ValueError):
-        return False
 
 
 def describe(value) -> str:

@@ -19,56 +19,28 @@ with probability below ``DELTA = 1e-11``: a correct mask fails a test with proba
 the keep probability (float32 uniforms shift it by < 6e-8), so the bound holds for them too.
 ``tests/test_hidden_checks_flake.py`` adds these up over a whole class.
 
-Every test goes through :func:`rate_test`, so counting its calls counts the statistical
-checks of a verdict.
+Every test goes through :func:`dropout_kit.properties.rate_test` (shared with the visible
+checks, as are :data:`SLACK`, :func:`kept_fraction` and :func:`shared_along`), so counting its
+calls counts the statistical checks of a verdict.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-from ._core import DELTA, hoeffding
+from dropout_kit import properties
+from dropout_kit.properties import SLACK, RateTest, kept_fraction, rate_test, shared_along  # noqa: F401 - part of this API
 
-SLACK = 1e-6  # rounding of the keep probability by an honest generator, far below any tolerance
-
-
-@dataclass(frozen=True)
-class RateTest:
-    """An observed rate of independent 0/1 events against its expectation under the rule."""
-    observed: float
-    expected: float
-    tolerance: float
-    events: int
-
-    @property
-    def passed(self) -> bool:
-        return abs(self.observed - self.expected) < self.tolerance
-
-    def summary(self, events: str) -> str:
-        """``"62.0% of 10000 pairs (expected 62.5% ± 3.7%; ...)"``, for a failure message."""
-        return (f"{self.observed:.1%} of {self.events} {events} (expected {self.expected:.1%} ± {self.tolerance:.1%}; "
-                f"a correct mask fails this with probability < {DELTA:g})")
-
-
-def rate_test(events, expected: float) -> RateTest:
-    """The one statistical test: the mean of independent 0/1 ``events`` within Hoeffding's bound of ``expected``."""
-    events = np.asarray(events, dtype=bool).ravel()
-    if events.size == 0:
-        raise ValueError("a rate test needs at least one event")
-    return RateTest(float(events.mean()), float(expected), hoeffding(events.size) + SLACK, int(events.size))
+# The visible checks judge the kept fraction and the sharing of decisions too, so the rate test, its
+# bound and those two predicates are the kit's (dropout_kit.properties); the tests below are the
+# grader's own. Each calls ``properties.rate_test`` through the module, so counting its calls counts them.
 
 
 def agreement_probability(p_a: float, p_b: float | None = None) -> float:
     """Probability that two independent keep decisions agree: both kept, or both dropped."""
     p_b = p_a if p_b is None else p_b
     return (1.0 - p_a) * (1.0 - p_b) + p_a * p_b
-
-
-def kept_fraction(kept, p_drop: float) -> RateTest:
-    """The units kept (``kept`` True) against the keep probability ``1 - p_drop``."""
-    return rate_test(kept, 1.0 - p_drop)
 
 
 def neighbour_pairs(kept: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +59,7 @@ def independent_along(kept, axis: int, p_drop: float) -> RateTest | None:
     if kept.shape[axis] < 2:
         return None
     first, second = neighbour_pairs(kept, axis)
-    return rate_test(first == second, agreement_probability(p_drop))
+    return properties.rate_test(first == second, agreement_probability(p_drop))
 
 
 def independent_draws(kept_a, kept_b, p_a: float, p_b: float | None = None) -> RateTest:
@@ -95,7 +67,7 @@ def independent_draws(kept_a, kept_b, p_a: float, p_b: float | None = None) -> R
     kept_a, kept_b = np.asarray(kept_a, dtype=bool), np.asarray(kept_b, dtype=bool)
     if kept_a.shape != kept_b.shape:
         raise ValueError(f"masks of shapes {kept_a.shape} and {kept_b.shape} cannot be compared unit by unit")
-    return rate_test(kept_a == kept_b, agreement_probability(p_a, p_b))
+    return properties.rate_test(kept_a == kept_b, agreement_probability(p_a, p_b))
 
 
 def constant_along(kept, axis: int) -> bool:
@@ -138,9 +110,3 @@ def equal_counts_probability(shape: tuple, p_drop: float) -> float:
     log_pmf = [math.lgamma(n + 1) - math.lgamma(c + 1) - math.lgamma(n - c + 1) + c * math.log(q)
                + (n - c) * math.log(1 - q) for c in range(n + 1)]
     return float(sum(math.exp(rows * value) for value in log_pmf))
-
-
-def shared_along(kept, axes: tuple) -> bool:
-    """Every decision is the same along ``axes`` (one per channel, one per sequence): exact, not statistical."""
-    kept = np.asarray(kept, dtype=bool)
-    return bool((kept.all(axis=axes) | (~kept).all(axis=axes)).all())

@@ -10,16 +10,16 @@ along every axis; and independent fresh draws between two calls, or two layers, 
 """
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 
 import numpy as np
 
 from dropout_collect import plans
+from dropout_kit.properties import close_product, is_keep_mask
 
 from . import masks
-from ._core import ATOL, DELTA, RTOL, as_array, as_float, close, describe, fail, raised, require, value_of
+from ._core import DELTA, as_array, as_float, close, describe, fail, raised, require, value_of
 
 FORWARD_NAMES = {"vanilla": "vanilla_dropout_forward", "inverted": "inverted_dropout_forward",
                  "spatial": "spatial_dropout_forward", "locked": "locked_dropout_forward"}
@@ -121,7 +121,7 @@ def _check_training(kind, name, call, x, out, cache, statistical) -> np.ndarray:
     p_drop = call.p_drop
     require(cache["mask"] is not None, name, "in training with 0 < p_drop < 1 the cache must hold the keep-mask")
     mask = as_array(cache["mask"], name, 'cache["mask"]')
-    require(mask.dtype == bool or np.isin(mask, (0, 1)).all(), name, "the mask must be boolean (True = kept)")
+    require(is_keep_mask(mask), name, "the mask must be boolean (True = kept)")
     try:
         broadcast = np.broadcast_shapes(mask.shape, x.shape)
     except ValueError:
@@ -217,21 +217,6 @@ def _number(value, name: str, what: str) -> float:
     return float(value)
 
 
-def _is_01(mask: np.ndarray) -> bool:
-    return mask.dtype == bool or bool(np.isin(mask, (0, 1)).all())
-
-
-def _close_product(got, want) -> bool:
-    """Agreement of a matrix product, relative to its largest entry.
-
-    A sum of products can cancel to nearly zero, where float32 arithmetic (relative error
-    ~1e-7 per term) is off by more than ``RTOL`` of that entry but never by ``RTOL`` of the
-    largest one; a wrong formula is off by far more.
-    """
-    want = np.asarray(want, dtype=np.float64)
-    return close(got, want, atol=RTOL * float(np.abs(want).max(initial=0.0)) + ATOL)
-
-
 def _must_raise_value_error(record, name: str, what: str) -> None:
     got = raised(record)
     if got == "NotImplementedError":
@@ -269,7 +254,7 @@ def all_keep_masks(records) -> None:
     for n, record in zip(plans.MASK_SIZES, records):
         masks = _numeric(value_of(record, name, f"for n={n}"), name, f"all_keep_masks({n})")
         require(masks.shape == (2 ** n, n), name, f"for n={n} expected shape {(2 ** n, n)}, got {masks.shape}")
-        require(_is_01(masks), name, f"for n={n} the entries must be 0/1 or booleans")
+        require(is_keep_mask(masks), name, f"for n={n} the entries must be 0/1 or booleans")
         distinct = len(np.unique(masks.astype(np.int8), axis=0))
         require(distinct == 2 ** n, name, f"for n={n} only {distinct} of the {2 ** n} masks are distinct: "
                                           "each keep-mask must appear exactly once")
@@ -428,7 +413,7 @@ def _dropconnect_cache(name, cache, W):
     require(cache["mask"] is not None, name, "in training the cache must hold the weight mask")
     mask = _numeric(cache["mask"], name, 'cache["mask"]')
     require(mask.shape == W.shape, name, f"the mask must cover the weights: shape {W.shape}, got {mask.shape}")
-    require(_is_01(mask), name, "the mask must be boolean (True = weight kept) or 0/1")
+    require(is_keep_mask(mask), name, "the mask must be boolean (True = weight kept) or 0/1")
     scale = as_float(cache["scale"], name, 'cache["scale"]')
     return mask, scale
 
@@ -447,14 +432,14 @@ def dropconnect_forward(records, seed: int = 0) -> None:
         require(out.shape == (x.shape[0], W.shape[1]), name,
                 f"out must have shape {(x.shape[0], W.shape[1])}, got {out.shape} ({where})")
         if not call.train:
-            require(_close_product(out, x @ W + b), name,
+            require(close_product(out, x @ W + b), name,
                     f"in evaluation mode DropConnect must use W itself: out == x @ W + b ({where})")
             continue
         mask, scale = _dropconnect_cache(name, result[1], W)
         want_scale = 1.0 / (1.0 - call.p_drop)
         require(close(scale, want_scale), name, f'cache["scale"] should be 1/(1-p_drop) = {want_scale:.4f} for '
                                                 f"p_drop={call.p_drop} (inverted scaling), got {scale:.4g}")
-        require(_close_product(out, x @ (W * mask * scale) + b), name,
+        require(close_product(out, x @ (W * mask * scale) + b), name,
                 f'out must equal x @ (W * cache["mask"] * cache["scale"]) + b ({where})')
         kept = mask.astype(bool)
         if call.purpose == "fresh":
@@ -495,7 +480,7 @@ def dropconnect_backward(records, seed: int = 0) -> None:
     require(mask.any() and not mask.all(), name, f"{before} kept all or none of the weights with p_drop={p_drop}")
     W_used = W * mask * scale
     out = _numeric(result[0], name, "the forward's out")
-    require(_close_product(out, x @ W_used + b), name,
+    require(close_product(out, x @ W_used + b), name,
             f'{before}: its out does not equal x @ (W * cache["mask"] * cache["scale"]) + b')
     require(len(records) == 2, name, "the hidden test did not run to the end")
     grads = value_of(records[1], name, f"for dout of shape {dout.shape} and the cache of {before}")
@@ -503,27 +488,10 @@ def dropconnect_backward(records, seed: int = 0) -> None:
     dx, dW, db = (_numeric(g, name, what) for g, what in zip(grads, ("dx", "dW", "db")))
     for got, want, what in ((dx, x.shape, "dx"), (dW, W.shape, "dW"), (db, b.shape, "db")):
         require(got.shape == want, name, f"{what} must have shape {want}, got {got.shape}")
-    require(_close_product(dx, dout @ W_used.T), name,
+    require(close_product(dx, dout @ W_used.T), name,
             "dx must be dout @ (W * mask * scale).T: the dropped weights carry no gradient to x")
-    if not _close_product(dW, (x.T @ dout) * mask * scale):
-        if scale != 1.0 and _close_product(dW, (x.T @ dout) * mask):
+    if not close_product(dW, (x.T @ dout) * mask * scale):
+        if scale != 1.0 and close_product(dW, (x.T @ dout) * mask):
             fail(name, 'dW is missing the scale: it must be (x.T @ dout) * mask * cache["scale"]')
         fail(name, "dW must be (x.T @ dout) * mask * scale: zero on dropped weights")
-    require(_close_product(db, dout.sum(axis=0)), name, "db must be dout summed over the batch (axis 0)")
-
-
-# (assignment, grade_id) -> verdict(records); a verdict with a seed judges seed 0, as the collectors run it.
-VERDICTS = {
-    ("ch01", "keep_to_drop"): keep_to_drop,
-    ("ch01", "all_keep_masks"): all_keep_masks,
-    ("ch01", "expected_masked_output"): expected_masked_output,
-    ("ch02", "vanilla_dropout_forward"): functools.partial(forward, kind="vanilla"),
-    ("ch02", "inverted_dropout_forward"): functools.partial(forward, kind="inverted"),
-    ("ch03", "dropout_backward"): functools.partial(backward, kind="dropout"),
-    ("ch03", "Dropout"): layer,
-    ("ch05", "spatial_dropout_forward"): functools.partial(forward, kind="spatial"),
-    ("ch05", "spatial_dropout_backward"): functools.partial(backward, kind="spatial"),
-    ("ch07", "dropconnect_forward"): dropconnect_forward,
-    ("ch07", "dropconnect_backward"): dropconnect_backward,
-    ("ch07", "locked_dropout_forward"): functools.partial(forward, kind="locked"),
-}
+    require(close_product(db, dout.sum(axis=0)), name, "db must be dout summed over the batch (axis 0)")

@@ -4,8 +4,8 @@ Each verdict rebuilds the hidden test's models and inputs from :mod:`dropout_col
 and recomputes, with its own torch, what a correct answer returns: outputs with dropout are
 checked unit by unit ("0 or h / (1 - p)" for the ``h`` recomputed here), everything else by
 value. Modes the outputs cannot show (a Linear's flag, grad tracking) are read from the
-collector's observations. Values are compared in float64 with a relative tolerance
-(:data:`RTOL`), so a correct float32 computation in any reasonable style passes.
+collector's observations. Values are compared in float64 with the kit's tolerance for PyTorch results
+(:data:`dropout_kit.properties.TORCH_RESULT`), so a correct float32 computation in any reasonable style passes.
 """
 from __future__ import annotations
 
@@ -20,25 +20,23 @@ from torch.nn import functional as F
 from dropout_collect import torch_plans as plans
 from dropout_collect import wire
 
+from dropout_kit.properties import PROBABILITY_SUM, TORCH_RESULT, UNCHANGED, close
+
 from . import masks
 from ._core import DELTA, as_array, as_float, describe, fail, require, value_of
 
-RTOL = 1e-4   # float32 work in another order (shuffled rows, batched passes, log_softmax + nll) stays far inside
-ATOL = 1e-6
+# Outputs are compared with the kit's tolerance for PyTorch results (float32 work in another order:
+# shuffled rows, batched passes, log_softmax + nll), which the visible checks use too.
+RTOL, ATOL = TORCH_RESULT.rtol, TORCH_RESULT.atol
 
 
-def _close(a, b, rtol: float = RTOL, atol: float = ATOL) -> np.ndarray:
-    """Elementwise agreement in float64 (shapes must already match)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return np.abs(a - b) <= atol + rtol * np.abs(b)
+def _close(a, b) -> np.ndarray:
+    """Elementwise agreement in float64 (shapes must already broadcast)."""
+    return TORCH_RESULT.elementwise(a, b)
 
 
-def _all_close(a, b, rtol: float = RTOL, atol: float = ATOL) -> bool:
-    try:
-        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return a.shape == b.shape and bool(_close(a, b, rtol, atol).all())
+def _all_close(a, b, tolerance=TORCH_RESULT) -> bool:
+    return close(a, b, tolerance)
 
 
 def _forward(model, x) -> np.ndarray:
@@ -144,7 +142,7 @@ def _check_phase(name: str, phase, record, h_eval, h_batch, stats) -> None:
     running = _field(result, "running_stats", name)
     require(isinstance(running, tuple) and len(running) == 2, name, "the grader received malformed data for this test")
     for got, want, what in zip(running, stats, ("running_mean", "running_var")):
-        require(_all_close(_output(got, want.shape, name, f"BatchNorm's {what}"), want, rtol=0, atol=0), name,
+        require(_all_close(_output(got, want.shape, name, f"BatchNorm's {what}"), want, UNCHANGED), name,
                 f"BatchNorm's {what} changed {when.replace('after', 'by the time')}: it must stay in evaluation mode")
     # The output after exit shows what BatchNorm and dropout were restored to.
     bn_training, dropout_training = phase.modes[2], phase.modes[4]
@@ -210,7 +208,7 @@ def mc_dropout_predict(records, seed: int = 0) -> None:
     require(probs.shape == (t, n, k), name,
             f"expected probabilities of shape (T, N, K) = {(t, n, k)}, got {probs.shape}")
     probs = probs.astype(np.float64)
-    sums_to_one = _all_close(probs.sum(-1), np.ones((t, n)), atol=1e-5)
+    sums_to_one = _all_close(probs.sum(-1), np.ones((t, n)), PROBABILITY_SUM)
     require(np.isfinite(probs).all() and (probs >= -ATOL).all() and sums_to_one,
             name, "each sample must be a probability vector: apply softmax to the model's output (the logits)")
     best, ok = _best_mask(probs, candidates)
@@ -530,13 +528,3 @@ def metric(records, name: str, seed: int = 0) -> None:
         dtype = str(case.probs.dtype).replace("torch.", "")
         fail(name, f"differs from the expected values on random {dtype} probabilities of shape "
                    f"{tuple(case.probs.shape)}{'' if case.n_bins is None else f' with n_bins={case.n_bins}'}{hint}")
-
-
-# (assignment, grade_id) -> verdict(records)
-VERDICTS = {
-    ("ch04", "train_epoch"): train_epoch,
-    ("ch04", "evaluate"): evaluate,
-    ("ch06", "enable_mc_dropout"): enable_mc_dropout,
-    ("ch06", "mc_dropout_predict"): mc_dropout_predict,
-    **{("ch06", m): functools.partial(metric, name=m) for m in plans.METRICS},
-}
