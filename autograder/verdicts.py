@@ -170,16 +170,21 @@ def without_chosen_text(payload, grade_id: str):
             "records": _unchosen(payload.get("records"))}
 
 
-def _unchosen(value):
+MAX_DEPTH = 64  # deeper than any collector nests its data (the decoder refuses it anyway)
+
+
+def _unchosen(value, depth: int = 0):
     if isinstance(value, str):
         return value if value in checks_vocabulary() else CHOSEN
+    if depth > MAX_DEPTH:
+        return CHOSEN
     if isinstance(value, list):
-        return [_unchosen(v) for v in value]
+        return [_unchosen(v, depth + 1) for v in value]
     if not isinstance(value, dict):
         return value  # numbers, booleans, None
-    if len(value) == 1 and next(iter(value)).startswith("__"):
-        return _unchosen_tagged(*next(iter(value.items())))
-    return {_unchosen(key): _unchosen(v) for key, v in value.items()}  # record keys: "value", "error", ...
+    if len(value) == 1 and str(next(iter(value))).startswith("__"):
+        return _unchosen_tagged(*next(iter(value.items())), depth)
+    return {_unchosen(str(key)): _unchosen(v, depth + 1) for key, v in value.items()}  # "value", "error", ...
 
 
 MAX_QUOTED_DIMS, MAX_QUOTED_DIM = 4, 4096  # an array shape larger than any exercise's inputs is not quoted
@@ -190,20 +195,25 @@ def _plausible_shape(shape) -> bool:
             and all(type(n) is int and 0 <= n <= MAX_QUOTED_DIM for n in shape))
 
 
-def _unchosen_tagged(tag: str, body):
+def _known(text, names) -> bool:
+    return isinstance(text, str) and text in names  # a forged list or dict is no name (and unhashable)
+
+
+def _unchosen_tagged(tag: str, body, depth: int):
     if tag == "__error__" and isinstance(body, dict):
         name = body.get("type")
-        return {tag: {"type": name if name in BUILTIN_ERRORS else "Exception", "message": CHOSEN}}
+        return {tag: {"type": name if _known(name, BUILTIN_ERRORS) else "Exception", "message": CHOSEN}}
     if tag == "__array__" and isinstance(body, dict):
         if not _plausible_shape(body.get("shape")):
             return CHOSEN  # a shape can spell anything ((104, 105, ...) or a 0-size (10**9, ...)): not quoted
-        return {tag: {**body, "dtype": body.get("dtype") if body.get("dtype") in ALLOWED_DTYPES else CHOSEN}}
+        dtype = body.get("dtype")
+        return {tag: {**body, "dtype": dtype if _known(dtype, ALLOWED_DTYPES) else CHOSEN}}
     if tag == "__int__":
         return {tag: body if isinstance(body, str) and body.lstrip("-").isdigit() else "0"}
     if tag == "__float__":
         return {tag: body if body in ("nan", "inf", "-inf") else "nan"}
     if tag in ("__tuple__", "__dict__"):
-        return {tag: _unchosen(body)}
+        return {tag: _unchosen(body, depth + 1)}
     return {"__object__" if tag == "__object__" else "__unknown__": CHOSEN}
 
 
@@ -212,7 +222,10 @@ def student_reason(assignment: str, grade_id: str, payload, judge, seed: int, ce
     """Why a point was lost, in words that quote no text the student's code chose (for the student's page)."""
     if payload is None:
         return missing_data_reason(cells, index, cell_timeout, problem, for_student=True)
-    reason = judge(assignment, grade_id, without_chosen_text(payload, grade_id), seed).reason
+    try:
+        reason = judge(assignment, grade_id, without_chosen_text(payload, grade_id), seed).reason
+    except Exception:  # noqa: BLE001 - forged data must never stop the grading; the points are decided already
+        reason = ""
     return reason or ("a check failed on text your code returned or raised; this page does not quote such text "
                       "(your instructor's copy of the reason does)")
 

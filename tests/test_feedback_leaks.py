@@ -280,6 +280,14 @@ def test_no_text_of_the_kernels_survives_in_what_is_judged_again():
     assert MARKER not in str(cleaned) and CHOSEN in str(cleaned)
     assert "'mask'" in str(cleaned) and "'ValueError'" in str(cleaned) and "1.5" in str(cleaned)  # the grader's words
     assert without_chosen_text({**forged, "grade_id": MARKER}, "f")["grade_id"] == CHOSEN
+    # Forged types that are no names, and nesting past any collector's, neither crash nor get through.
+    odd = {"version": 1, "grade_id": "f", "records": [{"error": {"__error__": {"type": [MARKER], "message": {}}}},
+                                                      {"value": {"__array__": {"dtype": [MARKER], "shape": [1]}}}]}
+    deep = [MARKER]
+    for _ in range(300):
+        deep = [deep]
+    for payload in (odd, {"version": 1, "grade_id": "f", "records": deep}):
+        assert MARKER not in str(without_chosen_text(payload, "f"))
     # A shape can spell text too: one no exercise's input has is not quoted; the usual ones are.
     spelled = {"__array__": {"dtype": "float64", "shape": [104, 105, 100, 100, 101, 110], "data": ""}}
     usual = {"__array__": {"dtype": "float32", "shape": [200, 100], "data": "eJw="}}
