@@ -27,8 +27,8 @@ from dropout_checks import VERDICTS, judge, registry
 from dropout_checks.registry import BY_KEY, GRADED_FUNCTIONS, of_assignment
 from dropout_collect import capture
 
-import test_verdicts_numpy
-import test_verdicts_torch
+import test_verdicts_numpy as numpy_verdict_tests
+import test_verdicts_torch as torch_verdict_tests
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", re.DOTALL)
 
@@ -125,8 +125,8 @@ def plan_problems(row: registry.GradedFunction) -> list[str]:
 
 def _mistaken_grade_ids() -> set[str]:
     """Every grade id that a classic-mistake test of the verdict tests makes lose."""
-    numpy = {grade_id for _, _, grade_id, _ in test_verdicts_numpy.MISTAKES} | set(test_verdicts_numpy.MASK_KINDS)
-    torch = {grade_id for grade_id, mistakes in test_verdicts_torch.MISTAKES_BY_FUNCTION.items() if mistakes}
+    numpy = {grade_id for _, _, grade_id, _ in numpy_verdict_tests.MISTAKES} | set(numpy_verdict_tests.MASK_KINDS)
+    torch = {grade_id for grade_id, mistakes in torch_verdict_tests.MISTAKES_BY_FUNCTION.items() if mistakes}
     return numpy | torch
 
 
@@ -216,3 +216,9 @@ def test_a_verdict_on_another_plan_is_found():
     assert plan_problems(dataclasses.replace(row, plan="plans.layer_plan"))
     assert plan_problems(dataclasses.replace(row, plan="plans.no_such_plan"))
     assert plan_problems(dataclasses.replace(row, verdict=BY_KEY["ch03", "Dropout"].verdict))
+
+
+def test_a_function_without_a_classic_mistake_is_found(monkeypatch):
+    assert "evaluate" in _mistaken_grade_ids()
+    monkeypatch.setitem(torch_verdict_tests.MISTAKES_BY_FUNCTION, "evaluate", [])
+    assert "evaluate" not in _mistaken_grade_ids()
