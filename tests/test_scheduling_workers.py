@@ -64,3 +64,17 @@ def test_an_interrupt_stops_the_run_and_records_nothing_for_it():
         for result in scheduling.run(act, Path("/nowhere"), [("interrupted", "ch02", Path("/x"))], lost, jobs=1):
             seen.append(result)
     assert seen == []
+
+
+def test_without_cgroups_a_worker_gets_an_address_space_limit():
+    """Grading as an ordinary user (or where no cgroup can be made): the worker's limit is RLIMIT_AS."""
+    import subprocess
+    import sys
+
+    code = ("import autograder.limits as limits, resource\n"
+            "limits._hierarchies = lambda: {}\n"
+            "print(limits.cap_worker_memory(2**30, 2 * 2**30))\n"
+            "print(resource.getrlimit(resource.RLIMIT_AS)[0])\n"
+            "try:\n    bytearray(3 * 2**30)\nexcept MemoryError:\n    print('MemoryError')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout.split("\n")
+    assert out[:3] == ["address space of 2 GiB", str(2 * GiB), "MemoryError"], out
