@@ -9,7 +9,6 @@ escaped (``safe_html``): students' names and their exception messages are shown,
 from __future__ import annotations
 
 import base64
-import re
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -22,28 +21,13 @@ from . import charts, notebook_view
 from .export import flags, row_total
 from .feedback import page_stem
 from .layout import Course
+from .reasons import normalise_reason  # noqa: F401 - re-exported: the report's grouping
 from .safe_html import clip, escape, note, page
 from .written import unanswered
 
 GROUPS_SHOWN = 30      # reason groups per page; the rest are counted
 NAMES_SHOWN = 25       # student names per list; the rest are counted
-PATTERN_KEPT = 200     # characters of a normalised reason that decide its group (long reasons are cut anyway)
 SLOWEST_SHOWN = 5
-
-# Normalising a reason: what differs between two students who made the same mistake.
-_QUOTED = re.compile(r"(?<!\w)(['\"])[^'\"\n]{0,120}\1(?!\w)")         # names and values quoted from the student
-_MESSAGE = re.compile(r"\b((?:raised|stopped with) [A-Za-z_][\w.]*): [^()]*")  # the student's exception text
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-_RUN = re.compile(r"#(?:[\s,;]*#)+")                                     # shapes and arrays of any length
-_SPACE = re.compile(r"\s+")
-
-
-def normalise_reason(reason: str) -> str:
-    """The reason with numbers as ``#`` and student-specific text (quotes, exception messages) as ``…``."""
-    text = _QUOTED.sub("…", str(reason))
-    text = _MESSAGE.sub(r"\1: …", text)
-    text = _RUN.sub("#", _NUMBER.sub("#", text))
-    return _SPACE.sub(" ", text).strip()[:PATTERN_KEPT]
 
 
 def _without_function(function: str, reason: str) -> str:

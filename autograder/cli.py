@@ -139,7 +139,8 @@ def cmd_export(args) -> None:
     if args.show:
         import csv
         with paths["csv"].open() as fh:
-            totals = {r["student"]: (r["student_total"], r["student_max"]) for r in csv.DictReader(fh)}
+            totals = {r["student"]: (r["student_total"], r["student_max"]) for r in csv.DictReader(fh)
+                      if r["student_total"]}  # not the lines that speak for a whole assignment
         width = max(len(s) for s in totals)
         for student, (total, maximum) in totals.items():
             print(f"  {student:<{width}}  {float(total):5.1f} / {float(maximum):g}")
@@ -169,7 +170,7 @@ def _late_rows(args, rows: list[dict]) -> list[dict]:
 
 def _export_all(args, rows: list[dict]) -> dict:
     from .collect import CollectError
-    from .course_rows import export_all
+    from .course_rows import PendingAnswers, export_all
     from .deadlines import CourseFileError
 
     roster, assignments = getattr(args, "roster", None), getattr(args, "assignments", None) or ()
@@ -178,12 +179,24 @@ def _export_all(args, rows: list[dict]) -> dict:
     try:
         paths, warnings = export_all(rows, _course(args), Path(args.out or _course(args) / "export"),
                                      course_file=getattr(args, "course_file", None), roster=roster,
-                                     assignments=assignments)
-    except (CourseFileError, CollectError) as err:
+                                     assignments=assignments, allow_pending=getattr(args, "allow_pending", False),
+                                     moodle_scale=getattr(args, "moodle_scale", None))
+    except (CourseFileError, CollectError, PendingAnswers) as err:
         sys.exit(f"error: {err}")
-    for line in warnings:
-        print(f"note: {line}")
+    for line in warnings:  # a WARNING (pending written answers) goes to stderr too, where a script sees it
+        print(line if line.startswith("WARNING") else f"note: {line}", file=sys.stderr if line.startswith("WARNING")
+              else sys.stdout)
     return paths
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
 
 
 def cmd_deadlines(args) -> None:
@@ -301,6 +314,32 @@ def cmd_report(args) -> None:
     print(f"wrote {len(pages)} report page(s) to {out} (start at {out / 'index.html'})")
 
 
+def cmd_override(args) -> None:
+    from .overrides import OverrideError, change, describe, import_sheets, listing
+
+    book = _graded_gradebook(args)
+    try:
+        if args.list or args.log:
+            lines = listing(book, args.assignment) if args.list else [describe(e) for e in book.override_log()]
+            print("\n".join(lines) if lines else "no overrides")
+            return
+        if args.import_sheets:
+            events = import_sheets(args.import_sheets, book, args.by or "")
+            print(f"recorded {len(events)} override(s) from {len(args.import_sheets)} sheet(s)")
+            return
+        wanted = 3 if args.remove else 4
+        if len(args.target) != wanted or not args.reason:
+            sys.exit("error: give " + ("STUDENT ASSIGNMENT FUNCTION --remove --reason TEXT" if args.remove else
+                                       "STUDENT ASSIGNMENT FUNCTION POINTS --reason TEXT")
+                     + ", or --import SHEET, --list or --log (see `dropout-grader override --help`)")
+        student, assignment, function = args.target[:3]
+        event = change(book, student, assignment, function, None if args.remove else args.target[3], args.reason,
+                       args.by or "")
+    except OverrideError as err:
+        sys.exit(f"error: {err}")
+    print(describe(event))
+
+
 def cmd_sample(args) -> None:
     """Release, collect the shipped sample class, grade, feedback, export: the whole term in one go."""
     from .collect import collect
@@ -311,7 +350,7 @@ def cmd_sample(args) -> None:
     collect(SAMPLE_CLASS, course)
     cmd_grade(args)
     cmd_feedback(argparse.Namespace(**{**vars(args), "out": None}))
-    cmd_export(argparse.Namespace(**{**vars(args), "out": None, "show": True}))
+    cmd_export(argparse.Namespace(**{**vars(args), "out": None, "show": True, "allow_pending": True}))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -407,8 +446,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("export", parents=[common], help="write grades.csv, grades.json, a score plot and LMS imports",
-                       description="CSV: one row per student and function, with the reason for every lost point, "
-                                   "and a late_penalty row where the course file's late policy took points. "
+                       description="CSV: one row per student and function, with the reason for every lost point "
+                                   "(and every override, with its reason), a late_penalty row where the course "
+                                   "file's late policy took points, and a flag every submission of an assignment "
+                                   "shares said once, on a line of its own. Refuses while written answers are "
+                                   "pending, unless --allow-pending. "
                                    "Also OUT/lms/: canvas_gradebook.csv (Canvas's gradebook import), "
                                    "moodle_<assignment>.csv (Moodle's offline grading worksheet) and "
                                    "gradescope_<assignment>.csv (Gradescope's scores layout).")
@@ -420,6 +462,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "assignment they handed nothing in for")
     p.add_argument("--assignments", nargs="+", choices=list(ASSIGNMENTS), metavar="ASSIGNMENT",
                    help="with --roster: also these assignments, even if nobody handed them in")
+    p.add_argument("--allow-pending", action="store_true",
+                   help="export even though written answers are still pending (a WARNING says how many; without "
+                        "this, export refuses and writes nothing)")
+    p.add_argument("--moodle-scale", type=_positive, metavar="MAX",
+                   help="scale the Moodle worksheets' grades to this maximum grade (Moodle reads a grade on the "
+                        "assignment's own scale, 100 by default); per assignment: [moodle] max = { ch02 = 100 } "
+                        "in the course file. Unscaled worksheets are raw points, with a warning")
     p.add_argument("--course-file", metavar="TOML",
                    help="due dates and late policy (default: COURSE/course.toml if it exists); "
                         "see `dropout-grader deadlines --help`")
@@ -468,6 +517,41 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only this assignment (repeat for more; default: every assignment graded or collected)")
     p.add_argument("--out", help="folder for the pages (default: COURSE/report)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("override", parents=[common], help="change a graded function's points for one submission",
+                       description=textwrap.fill("Set the points of one graded function of one submission (a regrade request, "
+                                   "a zero for copying), with a required reason the student reads on the feedback "
+                                   "page. The score used everywhere (export, LMS files, feedback, report) is the "
+                                   "autograded one with the overrides applied. Every change is appended to an "
+                                   "audit log in the gradebook (who, when, points before and after, reason); "
+                                   "--log prints it. An override stays applied across regrades while the "
+                                   "function's verdict reads the same (points, maximum, and reason with numbers "
+                                   "left out); when a regrade changes the verdict it is no longer applied and the "
+                                   "submission is flagged for review (--list shows it): set it again or remove "
+                                   "it. --import checks every line of the sheet(s) (columns student, assignment, "
+                                   "function, points, reason, and optionally by) and records all of them in one "
+                                   "transaction, or, if any line is wrong, nothing, naming each bad line.", 90),
+                       epilog="examples:\n  dropout-grader override ann ch02 inverted_dropout_forward 3 --reason "
+                              "\"regrade: the mask test was too strict\"\n"
+                              "  dropout-grader override bob ch02 inverted_dropout_forward 0 --reason \"copied\"\n"
+                              "  dropout-grader override ann ch02 inverted_dropout_forward --remove --reason \"set by "
+                              "mistake\"\n  dropout-grader override --import overrides.csv\n"
+                              "  dropout-grader override --list",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("target", nargs="*", metavar="STUDENT ASSIGNMENT FUNCTION [POINTS]",
+                   help="the student (as in COURSE/submitted), the assignment, the graded function and the new "
+                        "points (0 to the function's maximum); without POINTS with --remove")
+    p.add_argument("--reason", help="why (required; shown to the student on the feedback page)")
+    p.add_argument("--by", help="who made the change, for the audit log (default: your login name)")
+    p.add_argument("--remove", action="store_true", help="remove the override in force: back to the autograded points")
+    p.add_argument("--import", dest="import_sheets", nargs="+", metavar="CSV",
+                   help="sheet(s) of overrides to record: all, or none if any line is wrong")
+    p.add_argument("--list", action="store_true",
+                   help="list the overrides in force, marking those a regrade left for review")
+    p.add_argument("--log", action="store_true", help="print the whole audit log, oldest first")
+    p.add_argument("--assignment", action="append", choices=list(ASSIGNMENTS),
+                   help="with --list: only this assignment (repeat for more)")
+    p.set_defaults(func=cmd_override)
 
     p = sub.add_parser("check", help="grade one notebook here, with the hidden tests, and print why points were lost",
                        description="For self-learners with the repository: releases the notebook's exercise into "

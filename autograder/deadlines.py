@@ -23,6 +23,9 @@ The course file, COURSE/course.toml (every table optional):
     [lms]
     timezone = "America/New_York"          # the LMS's time zone (IANA name): Blackboard's attempt times are in it
 
+    [moodle]
+    max = { ch02 = 100 }                   # the assignment's maximum grade in Moodle: the worksheet is scaled to it
+
 A late penalty takes its fraction of the points a submission earned. The submission time is
 the one collect recorded beside the notebook (submission.json): Gradescope's metadata,
 Blackboard's attempt time, or a time given with `collect --timestamps times.csv`. A file's own
@@ -47,7 +50,7 @@ COURSE_FILE = "course.toml"
 TRUSTED_SOURCES = ("gradescope", "blackboard", "timestamps.csv")
 FILE_TIME_SOURCES = ("file-mtime", "canvas-late-marker")
 _LATE_KEYS = {"per_day", "max", "after_max", "grace_minutes", "trust_file_times"}
-_TOP_KEYS = {"due", "extensions", "late", "canvas", "lms"}
+_TOP_KEYS = {"due", "extensions", "late", "canvas", "lms", "moodle"}
 
 
 class CourseFileError(ValueError):
@@ -70,6 +73,7 @@ class Policy:
     late: LateRule = LateRule()
     canvas_ids: dict = field(default_factory=dict)   # assignment -> Canvas assignment id
     lms_timezone: tzinfo | None = None               # [lms] timezone: the zone of times an LMS writes without one
+    moodle_max: dict = field(default_factory=dict)   # [moodle] max: assignment -> Moodle's maximum grade
     path: Path | None = None
 
 
@@ -255,6 +259,29 @@ def _canvas(table, problems: _Problems) -> dict:
     return found
 
 
+def _moodle(table, problems: _Problems) -> dict:
+    """``[moodle] max``: the maximum grade each assignment has in Moodle, so the worksheet's grades are scaled to it."""
+    if not isinstance(table, dict):
+        problems.add("moodle", None, "must be a table")
+        return {}
+    for key in sorted(set(table) - {"max"}):
+        problems.add("moodle", key, "unknown key; the [moodle] key is max")
+    given = table.get("max", {})
+    if not isinstance(given, dict):
+        problems.add("moodle", "max", "must be a table like { ch02 = 100 }")
+        return {}
+    found = {}
+    for assignment, value in given.items():
+        if assignment not in ASSIGNMENTS:
+            problems.add("moodle", "max", f"unknown assignment {assignment!r}; choose from {', '.join(ASSIGNMENTS)}")
+        elif not _number(value) or value <= 0:
+            problems.add("moodle", "max", f"{assignment}: {_shown(value)} is not a maximum grade (a positive number, "
+                                          f"as the assignment's 'Maximum grade' in Moodle)")
+        else:
+            found[assignment] = float(value)
+    return found
+
+
 def _lms(table, problems: _Problems) -> tzinfo | None:
     """``[lms] timezone``: an IANA name such as "America/New_York", never a bare offset (offsets miss DST)."""
     if not isinstance(table, dict):
@@ -296,7 +323,8 @@ def load_course_file(path: Path) -> Policy:
     due = _due(data.get("due", {}), problems)
     policy = Policy(due=due, extensions=_extensions(data.get("extensions", {}), due, problems),
                     late=_late(data.get("late", {}), problems), canvas_ids=_canvas(data.get("canvas", {}), problems),
-                    lms_timezone=_lms(data.get("lms", {}), problems), path=path)
+                    lms_timezone=_lms(data.get("lms", {}), problems),
+                    moodle_max=_moodle(data.get("moodle", {}), problems), path=path)
     if problems.found:
         raise CourseFileError(f"{path}:\n  " + "\n  ".join(problems.found))
     return policy

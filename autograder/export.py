@@ -57,7 +57,50 @@ def flags(row: dict) -> list[str]:
     return [found] if isinstance(found, str) else [str(f) for f in found]
 
 
+def function_reason(info: dict) -> str:
+    """A function's reason as the instructor reads it: an override's new points, author and reason first."""
+    change = info.get("override")
+    if not change:
+        return info["reason"]
+    said = (f"override by {change['by']} ({change['at']}): {_points(info.get('autograded_points'))} -> "
+            f"{_points(change['points'])}: {change['reason']}")
+    return f"{said}; autograded: {info['reason']}" if info.get("reason") else said
+
+
+def _points(value) -> str:
+    value = float(value or 0)
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+def class_wide_flags(rows: list[dict]) -> dict[str, list[str]]:
+    """assignment -> the flags every submission of it carries (e.g. "no trusted submission time" for a whole
+    Canvas class): said once per assignment instead of on every line. Needs two submissions or more."""
+    found = {}
+    for assignment in sorted({r["assignment"] for r in rows}):
+        graded = [r for r in rows if r["assignment"] == assignment and not r.get("missing")]
+        if len(graded) < 2:
+            continue
+        shared = set(flags(graded[0])).intersection(*(flags(r) for r in graded[1:]))
+        if shared:
+            found[assignment] = [f for f in flags(graded[0]) if f in shared]
+    return found
+
+
+def own_flags(row: dict, shared: dict[str, list[str]]) -> list[str]:
+    """The row's flags less those its whole assignment shares (said once, see class_wide_flags)."""
+    common = shared.get(row["assignment"], [])
+    return [f for f in flags(row) if f not in common]
+
+
+CLASS_LINE = "(every submission)"  # the student cell of a line that speaks for the whole assignment
+
+
 def _csv_lines(rows: list[dict]):
+    shared = class_wide_flags(rows)
+    for assignment, common in shared.items():
+        for flag in common:
+            yield [CLASS_LINE, assignment, "", "", "", "flag on every submission of this assignment", "", "", "",
+                   flag]
     for student, student_rows in by_student(rows).items():
         total = sum(row_total(r)[0] for r in student_rows)
         maximum = sum(row_total(r)[1] for r in student_rows)
@@ -65,17 +108,18 @@ def _csv_lines(rows: list[dict]):
             if row.get("missing"):  # a roster student with no notebook for an assignment: one line, 0 points
                 yield [student, row["assignment"], "", 0, row["max_score"], "no submission", 0, total, maximum, ""]
                 continue
+            mine = "; ".join(own_flags(row, shared))
             for function, info in sorted(row["functions"].items()):
-                yield [student, row["assignment"], function, info["points"], info["max_points"], info["reason"],
-                       row_total(row)[0], total, maximum, "; ".join(flags(row))]
+                yield [student, row["assignment"], function, info["points"], info["max_points"], function_reason(info),
+                       row_total(row)[0], total, maximum, mine]
             for question, info in sorted((row.get("written") or {}).items()):
                 pending = info.get("points") is None
                 yield [student, row["assignment"], question, "" if pending else info["points"], info["max_points"],
                        "written answer: pending manual grading" if pending else info.get("comment", ""),
-                       row_total(row)[0], total, maximum, "; ".join(flags(row))]
+                       row_total(row)[0], total, maximum, mine]
             if late_deduction(row):
                 yield [student, row["assignment"], "late_penalty", -late_deduction(row), "",
-                       row["late_penalty"].reason, row_total(row)[0], total, maximum, "; ".join(flags(row))]
+                       row["late_penalty"].reason, row_total(row)[0], total, maximum, mine]
 
 
 def _summary(rows: list[dict]) -> list[dict]:
@@ -83,7 +127,8 @@ def _summary(rows: list[dict]) -> list[dict]:
         points, maximum = row_total(row)
         if row.get("missing"):
             return {"score": 0.0, "max_score": maximum, "status": "no submission"}
-        entry = {"score": points, "max_score": maximum, "autograded_score": row["score"], "functions": row["functions"],
+        entry = {"score": points, "max_score": maximum, "autograded_score": row.get("autograded_score", row["score"]),
+                 "functions": row["functions"],
                  "written": {q: {k: v for k, v in i.items() if k != "answer"}
                              for q, i in (row.get("written") or {}).items()}}
         if late_deduction(row):

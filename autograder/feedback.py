@@ -72,6 +72,12 @@ def _function_rows(functions: dict, show_hidden: bool) -> str:
         lost = info["points"] < info["max_points"]
         reason = info["reason"] if show_hidden else info.get("student_reason", info["reason"])
         what = escape(clip(str(reason), REASON_LIMIT)) if lost else "all checks pass"
+        change = info.get("override")
+        if change:  # a person's decision (overrides.py): the student reads its reason beside the checker's
+            was = notebook_view.points(info.get("autograded_points"))
+            what = (f"<strong>Points changed by your instructor</strong> (from {escape(was)}): "
+                    f"{escape(clip(str(change['reason']), REASON_LIMIT))}"
+                    + (f"<br>The checks found: {escape(clip(str(reason), REASON_LIMIT))}" if reason else ""))
         lines.append(f"<tr><td><code>{escape(function)}</code></td>"
                      f"<td>{escape(notebook_view.points(info['points']))} / "
                      f"{escape(notebook_view.points(info['max_points']))}</td>"

@@ -28,6 +28,23 @@ RESULTS = sa.Table(
     sa.Column("written", sa.Text, nullable=True),    # JSON: written answers waiting for (or given) manual points
     sa.Column("seconds", sa.Float, nullable=True),   # wall time of the grading (None: graded before it was kept)
 )
+# The audit log of overrides (see overrides.py): appended, never edited; a regrade leaves it alone.
+OVERRIDES = sa.Table(
+    "overrides", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("student", sa.String(200), nullable=False),
+    sa.Column("assignment", sa.String(50), nullable=False),
+    sa.Column("function", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(10), nullable=False),       # "set" or "remove"
+    sa.Column("points", sa.Float, nullable=True),             # the new points (None for "remove")
+    sa.Column("max_points", sa.Float, nullable=False),
+    sa.Column("old_points", sa.Float, nullable=False),        # the points shown before this change
+    sa.Column("autograded_points", sa.Float, nullable=False),
+    sa.Column("verdict", sa.String(40), nullable=False),      # overrides.verdict_key of the verdict read
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),           # ISO 8601, UTC
+)
 
 
 def default_url(course: Path) -> str:
@@ -88,13 +105,47 @@ class Gradebook:
                 conn.execute(RESULTS.update().where(key(old)).values(student=new))
             except sa.exc.IntegrityError as err:  # a grade run recorded one for new since the check
                 raise LookupError(f"the gradebook already holds {new!r}'s grades for {assignment}") from err
+            # Overrides follow the grades they change (same person, a name the roster now gives).
+            conn.execute(OVERRIDES.update().where((OVERRIDES.c.student == old) & (OVERRIDES.c.assignment == assignment))
+                         .values(student=new))
             yield
 
-    def rows(self) -> list[dict]:
+    def rows(self, overrides: bool = True) -> list[dict]:
+        """Every graded submission; with ``overrides`` (the default) the overrides in force applied (overrides.py)."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(RESULTS).order_by(RESULTS.c.student, RESULTS.c.assignment)).mappings().all()
-        return [{**row, "functions": json.loads(row["details"]), "flags": json.loads(row["flags"] or "[]"),
-                 "written": json.loads(row["written"] or "{}")} for row in rows]
+        found = [{**row, "functions": json.loads(row["details"]), "flags": json.loads(row["flags"] or "[]"),
+                  "written": json.loads(row["written"] or "{}")} for row in rows]
+        if not overrides:
+            return found
+        from .overrides import apply
+
+        return apply(found, self.override_log())
+
+    def override_log(self) -> list[dict]:
+        """Every override event, oldest first."""
+        with self.engine.connect() as conn:
+            return [dict(e) for e in conn.execute(sa.select(OVERRIDES).order_by(OVERRIDES.c.id)).mappings().all()]
+
+    def add_override_events(self, events: list[dict]) -> int:
+        """Append override events: all in one transaction, or none.
+
+        Each event names the verdict it was checked against; a row or verdict that is no longer so
+        (a regrade ran since) raises ``LookupError`` and rolls everything back.
+        """
+        from .overrides import verdict_key
+
+        columns = {c.name for c in OVERRIDES.columns} - {"id"}
+        with self.engine.begin() as conn:
+            for event in events:
+                key = (RESULTS.c.student == event["student"]) & (RESULTS.c.assignment == event["assignment"])
+                details = conn.execute(sa.select(RESULTS.c.details).where(key)).scalar()
+                info = json.loads(details).get(event["function"]) if details else None
+                if info is None or verdict_key(info) != event["verdict"]:
+                    raise LookupError(f"{event['student']}/{event['assignment']}/{event['function']} was graded "
+                                      "again while the override was being checked")
+                conn.execute(OVERRIDES.insert().values(**{k: event[k] for k in columns}))
+        return len(events)
 
     def grade_written(self, marks: dict[tuple[str, str], dict[str, dict]]) -> int:
         """Give written answers their points and comments: every mark, in one transaction, or none.

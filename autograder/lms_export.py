@@ -17,8 +17,13 @@ participant number, the Gradescope SID and email); the roster's ids come first.
   number in the names of Moodle's download). Moodle numbers participants per assignment, so the
   number is the one recorded with that very submission, else the roster's ``moodle_id``, never
   one from another assignment; rows without one are listed as a warning.
+  Moodle reads a worksheet's grade on the assignment's own scale ("Maximum grade", 100 by
+  default), not on ours: the grades are scaled to ``scale`` (``export --moodle-scale`` or
+  course.toml's ``[moodle] max``) when given, else written as raw points with a warning.
 - ``gradescope_<assignment>.csv``: Gradescope's assignment scores layout, one column per question
-  (here: per function and written answer).
+  (here: per function and written answer). Lateness is filled in only from a submission time an
+  LMS or the instructor recorded (``deadlines.TRUSTED_SOURCES``; file times only with
+  ``trust_file_times``): a file's own time can be days off.
 """
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from .class_rows import full_marks
-from .deadlines import Policy, due_date
+from .deadlines import FILE_TIME_SOURCES, TRUSTED_SOURCES, Policy, due_date
 from .export import by_student, row_total, spreadsheet_safe
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -139,18 +144,21 @@ def moodle_participant(person: Identity, info) -> str:
     return person.lms_ids.get("moodle", "")
 
 
-def moodle_lines(rows: list[dict], people: dict[str, Identity], infos: dict, now: datetime):
-    """The worksheet of one assignment (``rows`` are that assignment's)."""
+def moodle_lines(rows: list[dict], people: dict[str, Identity], infos: dict, now: datetime,
+                 scale: float | None = None):
+    """The worksheet of one assignment (``rows`` are that assignment's); grades scaled to ``scale`` when given."""
     yield MOODLE_COLUMNS
     marks = {a: full_marks(rows, a) for a in _assignments(rows)}
     for row in sorted(rows, key=lambda r: r["student"]):
         person = people[row["student"]]
         info = infos.get((row["student"], row["assignment"]))
         participant = moodle_participant(person, info)
-        points, _ = row_total(row)
+        points, full = row_total(row)[0], marks[row["assignment"]]
+        if scale:
+            points, full = (points / full * scale if full else 0.0), scale
         yield [MOODLE_PARTICIPANT + participant if participant else "", person.name, person.email,
                "No submission" if row.get("missing") else "Submitted for grading",
-               f"{points:.2f}", f"{marks[row['assignment']]:.2f}", "Yes",
+               f"{points:.2f}", f"{full:.2f}", "Yes",
                _moodle_date(info.submitted_at if info else None), _moodle_date(now), _comment(row)]
 
 
@@ -163,8 +171,17 @@ def split_name(name: str) -> tuple[str, str]:
     return (" ".join(words[:-1]), words[-1]) if len(words) > 1 else (name.strip(), "")
 
 
+def trusted_time(policy: Policy | None, info) -> bool:
+    """Whether a submission's recorded time may decide lateness: an LMS's or the instructor's record, or a file's
+    own time where the course file says to trust those."""
+    if info is None or info.submitted_at is None:
+        return False
+    return info.source in TRUSTED_SOURCES or (info.source in FILE_TIME_SOURCES and policy is not None
+                                              and policy.late.trust_file_times)
+
+
 def _lateness(policy: Policy | None, row: dict, info) -> str:
-    if policy is None or info is None or info.submitted_at is None:
+    if policy is None or not trusted_time(policy, info):
         return ""
     due, _ = due_date(policy, row["student"], row["assignment"])
     if due is None:
@@ -206,19 +223,36 @@ def _file_part(assignment: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", assignment) or "assignment"
 
 
+def moodle_scales(rows: list[dict], policy: Policy | None, scale: float | None) -> dict[str, float]:
+    """assignment -> the maximum grade to scale its worksheet to: ``scale`` for every one, else course.toml's."""
+    given = dict(policy.moodle_max) if policy is not None else {}
+    return {a: scale if scale else given[a] for a in _assignments(rows) if scale or a in given}
+
+
 def write_lms_files(rows: list[dict], out: Path, people: dict[str, Identity], infos: dict | None = None,
-                    policy: Policy | None = None, now: datetime | None = None) -> tuple[dict[str, Path], list[str]]:
-    """Write the Canvas, Moodle and Gradescope files into ``out``; returns their paths and warnings to show."""
+                    policy: Policy | None = None, now: datetime | None = None,
+                    moodle_scale: float | None = None) -> tuple[dict[str, Path], list[str]]:
+    """Write the Canvas, Moodle and Gradescope files into ``out``; returns their paths and warnings to show.
+
+    ``moodle_scale`` scales every Moodle worksheet to that maximum grade (else course.toml's
+    ``[moodle] max`` per assignment, else raw points and a warning)."""
     infos = infos or {}
     now = now or datetime.now().astimezone()
     paths = {"canvas": _write(out / "canvas_gradebook.csv",
                               canvas_lines(rows, people, policy.canvas_ids if policy else None))}
     warnings = []
+    scales = moodle_scales(rows, policy, moodle_scale)
     for assignment in _assignments(rows):
         of_assignment = [r for r in rows if r["assignment"] == assignment]
         part = _file_part(assignment)
         paths[f"moodle {assignment}"] = _write(out / f"moodle_{part}.csv",
-                                               moodle_lines(of_assignment, people, infos, now))
+                                               moodle_lines(of_assignment, people, infos, now, scales.get(assignment)))
+        if assignment not in scales:
+            full = _number(full_marks(rows, assignment))
+            warnings.append(f"moodle_{part}.csv: grades are raw points out of {full}, but Moodle reads them on the "
+                            f"assignment's own maximum grade (100 by default): set that to {full} in Moodle, or "
+                            f"scale with `export --moodle-scale 100` or course.toml's [moodle] max = "
+                            f"{{ {assignment} = 100 }}")
         paths[f"gradescope {assignment}"] = _write(out / f"gradescope_{part}.csv",
                                                    gradescope_lines(of_assignment, people, infos, policy))
         unknown = sorted(r["student"] for r in of_assignment
