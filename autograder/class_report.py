@@ -18,7 +18,7 @@ from urllib.parse import quote
 from tqdm import tqdm
 
 from . import charts, notebook_view
-from .export import flags, row_total
+from .export import class_wide_flags, flags, late_deduction, own_flags, row_total
 from .feedback import page_stem
 from .layout import Course
 from .reasons import normalise_reason  # noqa: F401 - re-exported: the report's grouping
@@ -116,9 +116,18 @@ def function_shares(rows: list[dict]) -> dict[str, tuple[float, float, int]]:
     return {f: (maxima[f], statistics.fmean(earned[f]), lost[f]) for f in sorted(earned)}
 
 
-def percents(rows: list[dict]) -> list[float]:
+def percents(rows: list[dict], before_penalties: bool = False) -> list[float]:
+    """Each submission's score in % of its maximum: after the late penalty (as exported), or before it."""
     totals = [row_total(r) for r in rows]
+    if before_penalties:
+        totals = [(points + late_deduction(r), maximum) for r, (points, maximum) in zip(rows, totals)]
     return [100 * points / maximum if maximum else 0.0 for points, maximum in totals]
+
+
+def late_rows(rows: list[dict]) -> list[dict]:
+    """The submissions handed in after their due date (grace included), latest first: penalised or not."""
+    late = [r for r in rows if r.get("late_penalty") is not None and r["late_penalty"].reason]
+    return sorted(late, key=lambda r: (-r["late_penalty"].days_late, r["student"]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -139,14 +148,38 @@ def _image(png: bytes, alt: str) -> str:
 
 def _overview(rows: list[dict], scores: list[float]) -> str:
     pending = sum(w.get("points") is None for r in rows for w in (r.get("written") or {}).values())
+    penalised = any(late_deduction(r) for r in rows)
+    before = percents(rows, before_penalties=True)
     cells = [("submissions graded", str(len(rows))),
              ("mean score", f"{statistics.fmean(scores):.0f} %" if scores else "–"),
              ("median score", f"{statistics.median(scores):.0f} %" if scores else "–"),
-             ("full marks", str(sum(s >= 100 for s in scores))), ("zero", str(sum(s <= 0 for s in scores))),
-             ("written answers pending", str(pending)), ("submissions flagged", str(sum(bool(flags(r)) for r in rows)))]
+             ("full marks", str(sum(s >= 100 for s in scores))), ("zero", str(sum(s <= 0 for s in scores)))]
+    if penalised:
+        cells += [("mean score before late penalties", f"{statistics.fmean(before):.0f} %"),
+                  ("full marks before late penalties", str(sum(s >= 100 for s in before)))]
+    cells += [("late submissions", str(len(late_rows(rows)))), ("written answers pending", str(pending)),
+              ("submissions flagged", str(sum(bool(flags(r)) for r in rows)))]
     return ("<table>" + "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in cells) + "</table>"
-            + note("Scores count the automatic tests and the written answers graded so far; a pending answer "
-                   "counts neither for nor against."))
+            + note("Scores count the automatic tests (with overrides) and the written answers graded so far, less "
+                   "late penalties from the course file; a pending answer counts neither for nor against."))
+
+
+def _late(rows: list[dict], has_policy: bool) -> str:
+    if not has_policy:
+        return note("no course file with due dates (COURSE/course.toml): lateness is not known")
+    found = late_rows(rows)
+    if not found:
+        return note("no submission was late")
+    lines = ["<table><tr><th>student</th><th>lateness and penalty</th><th>points lost</th>"
+             "<th>score before</th><th>score after</th></tr>"]
+    for row in found:
+        points, maximum = row_total(row)
+        lost = late_deduction(row)
+        lines.append(f"<tr><td>{escape(row['student'])}</td><td>{escape(row['late_penalty'].reason)}</td>"
+                     f"<td>{escape(notebook_view.points(lost))}</td>"
+                     f"<td>{escape(notebook_view.points(points + lost))} / {escape(notebook_view.points(maximum))}</td>"
+                     f"<td>{escape(notebook_view.points(points))} / {escape(notebook_view.points(maximum))}</td></tr>")
+    return "\n".join(lines) + "</table>"
 
 
 def _distribution(assignment: str, scores: list[float]) -> str:
@@ -222,23 +255,29 @@ def _written(rows: list[dict]) -> str:
 
 
 def _flags(rows: list[dict]) -> str:
-    flagged = [(r["student"], flags(r)) for r in rows if flags(r)]
+    shared = class_wide_flags(rows)  # one assignment's rows: a flag all of them carry is said once, above the table
+    everyone = "".join(f"<p class='lost'>Every submission: {escape(clip(f, 600))}</p>" for fs in shared.values()
+                       for f in fs)
+    flagged = [(r["student"], own_flags(r, shared)) for r in rows if own_flags(r, shared)]
     if not flagged:
-        return note("no submission was flagged")
-    lines = ["<table><tr><th>student</th><th>flags (the static screening's; they change no point)</th></tr>"]
+        return everyone or note("no submission was flagged")
+    lines = [everyone, "<table><tr><th>student</th><th>flags (the screening's, unknown times, overrides to review; "
+                       "they change no point)</th></tr>"]
     for student, found in flagged:
         lines.append(f"<tr><td>{escape(student)}</td><td>{'<br>'.join(escape(clip(f, 600)) for f in found)}</td></tr>")
     return "\n".join(lines) + "</table>"
 
 
-def assignment_page(assignment: str, rows: list[dict], roster=None, collected=()) -> str:
-    """The report page of one assignment from its gradebook rows; ``roster`` lists every student's id."""
+def assignment_page(assignment: str, rows: list[dict], roster=None, collected=(), has_policy: bool = False) -> str:
+    """The report page of one assignment from its gradebook rows (late penalties applied, see
+    course_rows.penalised); ``roster`` lists every student's id; ``has_policy``: a course file was read."""
     rows = [r for r in rows if r["assignment"] == assignment]
     scores = percents(rows)
     title = f"Class report: {assignment}"
     body = [f"<h1>{escape(title)}</h1>", _overview(rows, scores),
             "<h2>Score distribution</h2>", _distribution(assignment, scores),
             "<h2>Points per function</h2>", _functions(assignment, rows),
+            "<h2>Late submissions</h2>", _late(rows, has_policy),
             "<h2>Most common reasons for lost points</h2>", _reasons(rows),
             "<h2>Missing or zero submissions</h2>", _missing(missing_and_zeroed(rows, roster or (), collected),
                                                              roster is not None),
@@ -255,8 +294,11 @@ def _index(entries: list[tuple[str, str, int]]) -> str:
     return page("Class report", "\n".join(lines) + "</table>")
 
 
-def write_reports(rows: list[dict], course: Path, out: Path, roster=None, assignments=None) -> list[Path]:
-    """One page per assignment (graded or collected) into ``out``, and an index; returns the pages."""
+def write_reports(rows: list[dict], course: Path, out: Path, roster=None, assignments=None,
+                  has_policy: bool = False) -> list[Path]:
+    """One page per assignment (graded or collected) into ``out``, and an index; returns the pages.
+
+    ``rows`` carry their late penalties (course_rows.penalised) when ``has_policy``."""
     collected = defaultdict(list)
     for student, assignment, _ in Course(Path(course)).submissions():
         collected[assignment].append(student)
@@ -268,7 +310,7 @@ def write_reports(rows: list[dict], course: Path, out: Path, roster=None, assign
     for assignment in tqdm(names, unit="assignment", desc="report"):
         path = out / f"{page_stem(assignment)}.html"
         # errors="replace": a name with a lone surrogate (from a file name) must not stop the run.
-        path.write_text(assignment_page(assignment, rows, roster, collected[assignment]), encoding="utf-8",
+        path.write_text(assignment_page(assignment, rows, roster, collected[assignment], has_policy), encoding="utf-8",
                         errors="replace")
         pages.append(path)
         entries.append((assignment, path.name, sum(r["assignment"] == assignment for r in rows)))

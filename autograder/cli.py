@@ -306,11 +306,19 @@ def cmd_report(args) -> None:
     from .collect import read_roster
 
     roster = [entry.id for entry in read_roster(Path(args.roster))] if args.roster else None
+    from .course_rows import load_policy
+    from .deadlines import CourseFileError
+
     rows = _graded_gradebook(args).rows()
     if not rows and not any(Course(_course(args)).submissions()):
         sys.exit("nothing graded or collected yet: run `dropout-grader collect` and `dropout-grader grade` first")
+    try:  # the late policy, as export applies it, so the report's scores are the exported ones
+        has_policy = load_policy(_course(args), getattr(args, "course_file", None)) is not None
+    except CourseFileError as err:
+        sys.exit(f"error: {err}")
     out = Path(args.out or _course(args) / "report")
-    pages = write_reports(rows, _course(args), out, roster=roster, assignments=args.assignment)
+    pages = write_reports(_late_rows(args, rows), _course(args), out, roster=roster, assignments=args.assignment,
+                          has_policy=has_policy)
     print(f"wrote {len(pages)} report page(s) to {out} (start at {out / 'index.html'})")
 
 
@@ -506,7 +514,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_manual)
 
     p = sub.add_parser("report", parents=[common], help="write a class report page per assignment",
-                       description="One HTML page per assignment in COURSE/report/: score distribution, mean "
+                       description="One HTML page per assignment in COURSE/report/: score distribution (after "
+                                   "late penalties and overrides, as exported; before penalties too), late "
+                                   "students with their penalty, mean "
                                    "share of points per function, the most common reasons for lost points "
                                    "grouped across students, missing and zero submissions and why, grading time "
                                    "per notebook, written answers still pending and screening flags to review.")
@@ -516,6 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assignment", action="append", choices=list(ASSIGNMENTS),
                    help="only this assignment (repeat for more; default: every assignment graded or collected)")
     p.add_argument("--out", help="folder for the pages (default: COURSE/report)")
+    p.add_argument("--course-file", metavar="TOML",
+                   help="due dates and late policy (default: COURSE/course.toml if it exists): scores are shown "
+                        "after late penalties, as exported, and late students are listed")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("override", parents=[common], help="change a graded function's points for one submission",

@@ -136,3 +136,33 @@ def test_an_old_gradebook_gains_the_seconds_column(tmp_path):
     assert book.rows()[0]["seconds"] is None and book.rows()[0]["written"] == {}
     book.record(ch02("new", seconds=7.25))
     assert {r["student"]: r["seconds"] for r in book.rows()} == {"old": None, "new": 7.25}
+
+
+def test_the_report_applies_the_late_policy_and_lists_late_students(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from autograder import submission_info
+    from autograder.layout import Course
+    from autograder.submission_info import SubmissionInfo
+
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "course.toml").write_text("[due]\nch02 = 2026-10-05T23:59:00+02:00\n[late]\nper_day = 0.5\n")
+    due = datetime(2026, 10, 5, 23, 59, tzinfo=timezone(timedelta(hours=2)))
+    for student, late_by in (("ann", timedelta(hours=3)), ("bob", -timedelta(hours=1))):
+        path = Course(course).submission_info(student, "ch02")
+        path.parent.mkdir(parents=True)
+        submission_info.write(path, SubmissionInfo(due + late_by, "gradescope"))
+    db = f"sqlite:///{tmp_path / 'results.db'}"
+    book = Gradebook(db)
+    for student in ("ann", "bob"):
+        book.record(ch02(student))  # both full marks before penalties
+    cli.main(["report", "--course", str(course), "--db", db])
+    text = (course / "report" / "ch02.html").read_text()
+    assert "<th>mean score</th><td>75 %</td>" in text and "<th>full marks</th><td>1</td>" in text
+    assert "<th>mean score before late penalties</th><td>100 %</td>" in text
+    assert "<th>full marks before late penalties</th><td>2</td>" in text
+    assert "<th>late submissions</th><td>1</td>" in text
+    assert "<tr><td>ann</td><td>submitted 3 hours late: -50% (1 day at 50%)</td><td>3</td><td>6 / 6</td>" \
+           "<td>3 / 6</td></tr>" in text
+    assert "<tr><td>bob</td>" not in text.split("Late submissions")[1].split("<h2>")[0]

@@ -252,3 +252,72 @@ def test_export_and_deadlines_commands(tmp_path, capsys):
     (course / "course.toml").write_text("[late]\nper_day = -1\n")
     with pytest.raises(SystemExit, match="line 2: late.per_day: -1 is negative"):
         cli.main(["export", "--course", str(course)])
+
+
+# --- issue 19: exports that agree ------------------------------------------------------------------------
+
+def test_gradescope_lateness_only_from_a_trusted_time(tmp_path):
+    """A file's own time (Canvas's LATE marker, a file time) can be days off: no lateness from it, unless trusted."""
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "course.toml").write_text("[due]\nch02 = 2026-10-05T23:59:00+02:00\n")
+    late = datetime(2026, 10, 9, 11, 0, tzinfo=CEST)
+    record(course, "ann", "ch02", submitted_at=late, source="gradescope")
+    record(course, "bob", "ch02", submitted_at=late, source="file-mtime")
+    record(course, "cat", "ch02", submitted_at=late, source="canvas-late-marker")
+    rows = [row("ann"), row("bob"), row("cat")]
+    paths, _ = export_all(rows, course, tmp_path / "export", now=NOW)
+    lateness = {line["SID"]: line["Lateness (H:M:S)"] for line in dicts(paths["gradescope ch02"])}
+    assert lateness == {"ann": "83:01:00", "bob": "", "cat": ""}
+    (course / "course.toml").write_text("[due]\nch02 = 2026-10-05T23:59:00+02:00\n[late]\ntrust_file_times = true\n")
+    paths, _ = export_all(rows, course, tmp_path / "export", now=NOW)
+    assert {line["Lateness (H:M:S)"] for line in dicts(paths["gradescope ch02"])} == {"83:01:00"}
+
+
+def test_moodle_worksheet_is_scaled_to_moodles_maximum_or_warned(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    rows = [row("ann", score=3.0), row("ann", "ch03", 5.0, 6.0)]
+    paths, warnings = export_all(rows, course, tmp_path / "export", now=NOW)
+    assert dicts(paths["moodle ch02"])[0]["Grade"] == "3.00"
+    assert any("moodle_ch02.csv: grades are raw points out of 4" in w and "--moodle-scale 100" in w for w in warnings)
+    paths, warnings = export_all(rows, course, tmp_path / "export", now=NOW, moodle_scale=100)
+    ann = dicts(paths["moodle ch02"])[0]
+    assert (ann["Grade"], ann["Maximum Grade"]) == ("75.00", "100.00")
+    assert not any("raw points" in w for w in warnings)
+    (course / "course.toml").write_text("[moodle]\nmax = { ch03 = 12 }\n")
+    paths, warnings = export_all(rows, course, tmp_path / "export", now=NOW)
+    assert (dicts(paths["moodle ch03"])[0]["Grade"], dicts(paths["moodle ch03"])[0]["Maximum Grade"]) == \
+        ("10.00", "12.00")
+    assert [w for w in warnings if "raw points" in w] == [w for w in warnings if w.startswith("moodle_ch02.csv")]
+    (course / "course.toml").write_text("[moodle]\nmax = { ch03 = -5, ch99 = 10 }\n")
+    with pytest.raises(ValueError, match=r"line 2: moodle.max: ch03: -5 is not a maximum grade"):
+        export_all(rows, course, tmp_path / "export", now=NOW)
+
+
+def test_pending_written_answers_refuse_the_export_unless_allowed(tmp_path, capsys):
+    course = tmp_path / "course"
+    course.mkdir()
+    book = Gradebook(default_url(course))
+    book.record({**row("ann"), "written": {"q1": {"points": None, "max_points": 2, "answer": "because"}}})
+    book.record({**row("bob"), "written": {"q1": {"points": 1.0, "max_points": 2, "answer": "so"}}})
+    with pytest.raises(SystemExit, match=r"1 written answer\(s\) still pending in ch02 \(1 submission\).*"
+                                         r"Nothing was exported.*--allow-pending"):
+        cli.main(["export", "--course", str(course)])
+    assert not (course / "export").exists()
+    cli.main(["export", "--course", str(course), "--allow-pending"])
+    assert "WARNING: 1 written answer(s) still pending in ch02" in capsys.readouterr().err
+    assert (course / "export" / "grades.csv").is_file()
+
+
+def test_a_flag_every_submission_shares_is_said_once(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "course.toml").write_text("[due]\nch02 = 2026-10-05T23:59:00+02:00\n")
+    rows = [row("ann"), row("bob", flags=["reaches for builtins"]), row("cat")]  # no submission times recorded
+    paths, _ = export_all(rows, course, tmp_path / "export", now=NOW)
+    lines = dicts(paths["csv"])
+    said = [line for line in lines if "no submission time known" in line["flags"]]
+    assert len(said) == 1 and said[0]["student"] == "(every submission)" and said[0]["assignment"] == "ch02"
+    assert {line["flags"] for line in lines if line["student"] == "bob"} == {"reaches for builtins"}
+    assert {line["flags"] for line in lines if line["student"] == "ann"} == {""}
