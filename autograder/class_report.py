@@ -254,6 +254,21 @@ def _written(rows: list[dict]) -> str:
     return "\n".join(lines) + note("Grade them with `dropout-grader manual` (pages and sheets in COURSE/manual).")
 
 
+def _overrides(rows: list[dict]) -> str:
+    changed = [(r["student"], f, i) for r in rows for f, i in sorted(r["functions"].items()) if i.get("override")]
+    if not changed:
+        return note("no points were changed by hand (`dropout-grader override`)")
+    lines = ["<table><tr><th>student</th><th>function</th><th>points</th><th>by, when</th><th>reason</th></tr>"]
+    for student, function, info in changed:
+        change = info["override"]
+        lines.append(f"<tr><td>{escape(student)}</td><td><code>{escape(function)}</code></td>"
+                     f"<td>{escape(notebook_view.points(info.get('autograded_points')))} → "
+                     f"{escape(notebook_view.points(change['points']))}</td>"
+                     f"<td>{escape(str(change['by']))}, {escape(str(change['at']))}</td>"
+                     f"<td>{escape(clip(str(change['reason']), 600))}</td></tr>")
+    return "\n".join(lines) + "</table>" + note("Overrides a regrade left for review are listed under the flags.")
+
+
 def _flags(rows: list[dict]) -> str:
     shared = class_wide_flags(rows)  # one assignment's rows: a flag all of them carry is said once, above the table
     everyone = "".join(f"<p class='lost'>Every submission: {escape(clip(f, 600))}</p>" for fs in shared.values()
@@ -283,6 +298,7 @@ def assignment_page(assignment: str, rows: list[dict], roster=None, collected=()
                                                              roster is not None),
             "<h2>Grading time per notebook</h2>", _timing(rows),
             "<h2>Written answers still pending</h2>", _written(rows),
+            "<h2>Points changed by hand</h2>", _overrides(rows),
             "<h2>Flags to review</h2>", _flags(rows)]
     return page(title, "\n".join(body))
 

@@ -125,10 +125,12 @@ def _moodle_date(moment: datetime | None) -> str:
 
 
 def _comment(row: dict) -> str:
-    """What Moodle shows the student beside the grade: only what changes the grade beyond the tests."""
+    """What Moodle shows the student beside the grade: only what changes the grade beyond the tests (overrides,
+    with their reasons; the late penalty; written answers still to grade)."""
     if row.get("missing"):
         return "no submission"
-    parts = []
+    parts = [f"{function}: points changed by your instructor: {info['override']['reason']}"
+             for function, info in sorted(row["functions"].items()) if info.get("override")]
     penalty = row.get("late_penalty")
     if penalty is not None and penalty.fraction:
         parts.append(f"late penalty: {penalty.reason}")

@@ -132,6 +132,12 @@ def test_exports_and_feedback_show_the_override_and_its_reason(book, tmp_path):
     lms, _ = export_all(rows, course, tmp_path / "export", now=None, allow_pending=True)
     with lms["gradescope ch02"].open(newline="") as fh:
         assert next(r for r in csv.DictReader(fh) if r["SID"] == "bob")["Total Score"] == "1"
+    with lms["moodle ch02"].open(newline="") as fh:
+        comment = next(r for r in csv.DictReader(fh) if r["Full name"] == "bob")["Feedback comments"]
+    assert comment == "vanilla_dropout_forward: points changed by your instructor: copied from <ann>"
+    from autograder.class_report import assignment_page
+    report = assignment_page("ch02", rows)
+    assert "<td>3 → 0</td>" in report and "copied from &lt;ann&gt;" in report
     page = feedback(rows, course, tmp_path / "fb")
     text = next(p for p in page if "bob" in p.name).read_text()
     assert "copied from &lt;ann&gt;" in text and "changed by your instructor" in text
@@ -153,3 +159,24 @@ def test_the_override_command(book, tmp_path, capsys):
     cli.main(["override", "--course", str(course), "--log"])
     out = capsys.readouterr().out
     assert "removed (back to 3): oops" in out and "set to 3 / 3" in out
+
+
+def test_on_postgresql_too(tmp_path):
+    from pg_server import postgres_server
+
+    with postgres_server() as url:
+        book = Gradebook(url)
+        for student in ("ann", "bob"):
+            book.record(result(student))
+        bad = sheet(tmp_path, "student,assignment,function,points,reason\nann,ch02,inverted_dropout_forward,2,ok\n"
+                              "bob,ch02,inverted_dropout_forward,x,no\n")
+        with pytest.raises(OverrideError, match="line 3: points 'x' is not a number"):
+            import_sheets([bad], book, "prof")
+        assert book.override_log() == []
+        change(book, "ann", "ch02", "inverted_dropout_forward", "2", "partial credit", "prof")
+        book.record({**result("ann", p=0.4, s=1.667), "sha256": "b" * 64})  # regraded, same mistake: kept
+        assert inverted(book)["points"] == 2.0 and book.override_log()[0]["old_points"] == 1.0
+        with book.renaming("ann", "Ann_Smith_1001", "ch02"):  # collect moves the grades: the override follows
+            pass
+        assert inverted(book, "Ann_Smith_1001")["points"] == 2.0
+        book.engine.dispose()
