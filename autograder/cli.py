@@ -12,6 +12,7 @@ A typical term, run from the repository root (the course folder defaults to ./co
     dropout-grader feedback                      # course/feedback_html/<student>.html
     dropout-grader export                        # course/export/grades.csv, .json, .png
     dropout-grader export --roster class.csv     # ... and course/export/lms/: Canvas, Moodle, Gradescope imports
+    dropout-grader override ann ch02 inverted_dropout_forward 3 --reason "regrade request"  # audit-logged
     dropout-grader deadlines                     # check course/course.toml; who was late, by how much
     dropout-grader check my/exercise.ipynb       # one notebook, graded here (for self-learners)
 """
