@@ -13,7 +13,7 @@ from . import submission_info
 from .class_rows import add_missing
 from .collect import read_roster
 from .deadlines import Policy, load_course_file, with_penalties
-from .export import export
+from .export import class_wide_flags, export
 from .layout import Course
 from .lms_export import identities, write_lms_files
 
@@ -78,6 +78,8 @@ def export_all(rows: list[dict], course: Path, out: Path, *, course_file: Path |
             warnings.append(f"0 points, no submission: {sum(1 for r in shown if r.get('missing'))} notebook(s) "
                             f"of {', '.join(missing)}")
     paths = export(shown, out)
+    for assignment, common in class_wide_flags(shown).items():  # said once here too, as on its grades.csv line
+        warnings += [f"{assignment}, every submission: {flag}" for flag in common]
     infos = {(r["student"], r["assignment"]): submission_info.read(course, r["student"], r["assignment"])
              for r in shown if not r.get("missing")}
     people = identities({r["student"] for r in shown}, entries, infos)

@@ -315,7 +315,8 @@ def test_a_flag_every_submission_shares_is_said_once(tmp_path):
     course.mkdir()
     (course / "course.toml").write_text("[due]\nch02 = 2026-10-05T23:59:00+02:00\n")
     rows = [row("ann"), row("bob", flags=["reaches for builtins"]), row("cat")]  # no submission times recorded
-    paths, _ = export_all(rows, course, tmp_path / "export", now=NOW)
+    paths, warnings = export_all(rows, course, tmp_path / "export", now=NOW)
+    assert sum("ch02, every submission: no submission time known" in w for w in warnings) == 1
     lines = dicts(paths["csv"])
     said = [line for line in lines if "no submission time known" in line["flags"]]
     assert len(said) == 1 and said[0]["student"] == "(every submission)" and said[0]["assignment"] == "ch02"
