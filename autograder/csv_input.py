@@ -6,11 +6,12 @@ import io
 from pathlib import Path
 
 
-def read_table(path: Path, columns: tuple[str, ...], what: str, error=ValueError):
+def read_table(path: Path, columns: tuple[str, ...], what: str, error=ValueError, semicolons: bool = False):
     """``(reader, header)`` for a CSV whose first line names ``columns`` (any case, any order, more allowed).
 
-    ``header`` maps each lower-cased column name to the name as written. Raises ``error`` with a
-    sentence naming ``what`` the file is, when it cannot be read or lacks a column.
+    ``header`` maps each lower-cased column name to the name as written. With ``semicolons``, a
+    header holding ";" and no "," is read as a ";"-separated file (``reader.reader.dialect.delimiter``).
+    Raises ``error`` with a sentence naming ``what`` the file is, when it cannot be read or lacks a column.
     """
     path = Path(path)
     try:
@@ -25,7 +26,10 @@ def read_table(path: Path, columns: tuple[str, ...], what: str, error=ValueError
         raise error(f"the {what} {path} is not UTF-8 text (line {line} has the byte 0x{raw[err.start]:02x}); "
                     f"save it again as \"CSV UTF-8\" (Excel: Save As > CSV UTF-8; LibreOffice: "
                     f"character set Unicode (UTF-8))") from err
-    reader = csv.DictReader(io.StringIO(text))
+    # A spreadsheet of a decimal-comma locale saves with ";": read so where the caller allows it.
+    header_line = text.split("\n", 1)[0]
+    delimiter = ";" if semicolons and ";" in header_line and "," not in header_line else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     header = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
     absent = [c for c in columns if c not in header]
     if absent:

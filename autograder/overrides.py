@@ -178,7 +178,7 @@ def read_sheets(paths, raw_rows: list[dict], shown_rows: list[dict], author: str
     events, problems, seen = [], [], {}
     for path in map(Path, paths):
         try:
-            reader, header = read_table(path, SHEET_COLUMNS, "override sheet", OverrideError)
+            reader, header = read_table(path, SHEET_COLUMNS, "override sheet", OverrideError, semicolons=True)
         except OverrideError as err:
             problems.append(str(err))
             continue
@@ -189,6 +189,8 @@ def read_sheets(paths, raw_rows: list[dict], shown_rows: list[dict], author: str
                     problems.append(f"{path} line {line}: more cells than the header has columns")
                     continue
                 cells = {c: _cell(record.get(header[c])) for c in SHEET_COLUMNS}
+                if reader.reader.dialect.delimiter == ";" and cells["points"].count(",") == 1:
+                    cells["points"] = cells["points"].replace(",", ".")  # "2,5" from a decimal-comma locale
                 by = _cell(record.get(header["by"])) if "by" in header else ""
                 if not any(cells.values()):
                     continue  # a blank line a spreadsheet left

@@ -107,6 +107,16 @@ def test_a_sheet_imports_all_lines_or_none_naming_every_bad_line(book, tmp_path)
     assert [(e["student"], e["author"]) for e in book.override_log()] == [("ann", "ta1"), ("bob", "prof")]
 
 
+def test_a_sheet_a_decimal_comma_spreadsheet_saved_imports(book, tmp_path):
+    saved = tmp_path / "saved.csv"
+    saved.write_bytes("\ufeffStudent;Assignment;Function;Points;Reason\r\n"
+                      "ann;ch02;inverted_dropout_forward;2,5;\"regrade; mask test too strict\"\r\n;;;;\r\n"
+                      .encode("utf-8"))
+    event, = import_sheets([saved], book, "prof")
+    assert (event["points"], event["reason"]) == (2.5, "regrade; mask test too strict")
+    assert inverted(book)["points"] == 2.5
+
+
 def test_a_regrade_keeps_an_override_while_the_verdict_reads_the_same_else_flags_it(book):
     change(book, "ann", "ch02", "inverted_dropout_forward", "2", "partial credit", "prof")
     book.record({**result("ann", p=0.4, s=1.667), "sha256": "b" * 64})  # new inputs, the same mistake
