@@ -135,10 +135,14 @@ def _empty_and_remove(group: Path) -> None:
         time.sleep(0.1)
 
 
-def worker_group(pid: int) -> Path | None:
-    """The memory cgroup of the grading worker ``pid`` (named so a stale one is swept), or None."""
+def worker_group(pid: int, grader: int | None = None) -> Path | None:
+    """The memory cgroup of the grading worker ``pid`` started by ``grader`` (default: this process), or None.
+
+    Named after the grader, not the worker: a dead worker's group must outlive the worker until
+    the grader has read why it died; once the grader is gone, any run's sweep removes it.
+    """
     hierarchy = _hierarchies().get("memory")
-    return hierarchy / f"{GROUP_PREFIX}{pid}-worker" if hierarchy else None
+    return hierarchy / f"{GROUP_PREFIX}{grader or os.getpid()}-worker-{pid}" if hierarchy else None
 
 
 def cap_worker_memory(limit: int = WORKER_MEMORY_LIMIT, address: int = WORKER_ADDRESS_LIMIT) -> str:
@@ -147,7 +151,7 @@ def cap_worker_memory(limit: int = WORKER_MEMORY_LIMIT, address: int = WORKER_AD
     Kernels it starts leave its cgroup for their own at once (see ``join_cgroup``), so the
     limit is the worker's: the trusted checks, the notebook being graded, the messages in flight.
     """
-    group = worker_group(os.getpid())
+    group = worker_group(os.getpid(), grader=os.getppid())
     if group is not None:
         try:
             group.mkdir(exist_ok=True)
