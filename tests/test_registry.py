@@ -44,12 +44,6 @@ def _graded(cells) -> list[tuple[str, int, str]]:
     return found
 
 
-def expected_test_cell(row: registry.GradedFunction) -> str:
-    """The test cell of a source, as the registry row spells it: the hidden call first, then the visible one."""
-    return (f"### BEGIN HIDDEN TESTS\nfrom dropout_collect import {row.collector_module} as collect\n"
-            f"{row.hidden_call()}\n### END HIDDEN TESTS\n{row.visible_call()}")
-
-
 def source_problems(assignment: str, cells) -> list[str]:
     """How the graded cells of an exercise source differ from the registry's rows."""
     rows = of_assignment(assignment)
@@ -64,9 +58,9 @@ def source_problems(assignment: str, cells) -> list[str]:
             continue
         if points != row.points:
             problems.append(f"{assignment}/{grade_id}: the source's tag gives {points} points, the registry {row.points}")
-        if source.strip() != expected_test_cell(row):
+        if source.strip() != row.test_cell():
             problems.append(f"{assignment}/{grade_id}: the test cell is\n{source}\nthe registry spells\n"
-                            f"{expected_test_cell(row)}")
+                            f"{row.test_cell()}")
     given = "\n".join(c["source"] for c in cells if not c.get("metadata", {}).get("nbgrader", {}).get("grade"))
     for module in sorted({r.check_module for r in rows}):
         if f"from dropout_kit import {module} as checks" not in given:

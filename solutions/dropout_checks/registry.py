@@ -8,8 +8,8 @@ student kit, and the name of the reference implementation that must get full mar
 What is derived from it: :data:`dropout_checks.VERDICTS` (the trusted checker's table), and the
 tests' tables of collectors, reference answers and grade ids. What is checked against it (by
 ``tests/test_registry.py``, which fails on a function registered in one place and missing in
-another): the hidden and visible lines of every graded cell in ``solutions/exercises/chNN.md``
-(:meth:`GradedFunction.hidden_call`, :meth:`GradedFunction.visible_call`) and the points of its
+another): every graded cell in ``solutions/exercises/chNN.md``, which must read
+:meth:`GradedFunction.test_cell` (the hidden call, then the visible one), and the points of its
 ``grade:<id>:<points>`` tag; the grade ids and points of the book's released notebooks; the kit's
 list of visible checks per notebook (``dropout_kit.EXERCISES``); that the collector and the verdict
 read the same input plan; and that every function has a classic mistake that loses it in the
@@ -93,6 +93,12 @@ class GradedFunction:
     def visible_call(self) -> str:
         """The visible part of the test cell: one check of the kit."""
         return f"checks.{self.visible_check.__name__}({', '.join([*self.answers, *map(json.dumps, self.check_args)])})"
+
+    def test_cell(self) -> str:
+        """The whole test cell of the exercise source: the hidden block first (the collector runs before
+        the visible check can stop the cell), then the visible line."""
+        return (f"### BEGIN HIDDEN TESTS\nfrom dropout_collect import {self.collector_module} as collect\n"
+                f"{self.hidden_call()}\n### END HIDDEN TESTS\n{self.visible_call()}")
 
     def run_collector(self, namespace: dict) -> None:
         """Call the collector as the hidden test does, on the answers found in ``namespace``."""
