@@ -30,8 +30,6 @@ from dropout_collect import capture
 import test_verdicts_numpy as numpy_verdict_tests
 import test_verdicts_torch as torch_verdict_tests
 
-HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", re.DOTALL)
-
 
 def _graded(cells) -> list[tuple[str, int, str]]:
     """(grade id, points, source) of every autograded cell (written answers are graded by a person)."""
