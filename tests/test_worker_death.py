@@ -133,7 +133,10 @@ def test_a_dask_worker_killed_mid_class_costs_only_its_submission(tmp_path):
     book = Gradebook(default_url(course))
     killer = threading.Thread(target=lambda: os.kill(worker_holding_the_sleeper(), signal.SIGKILL), daemon=True)
     # The cluster gives up on a task after this many worker deaths (3 by default; 0 keeps the test short).
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+    # A task merely queued on the dying worker counts a death too: with a saturation of 1.0 a worker
+    # holds only the task it runs, so with no retries nobody but the victim is given up on.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                          "distributed.scheduler.worker-saturation": 1.0}), \
             LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         killer.start()
         counts = grade_all(course, book, scheduler=cluster.scheduler_address)
