@@ -113,7 +113,7 @@ def build_book(strict: bool = True) -> None:
     ensure_python_env()
     ensure_node_assets()
     say("building the student kit into _build/kit (the book links it for download)")
-    call(PYTHON, "-m", "autograder.student_kit", "--out", ROOT / "_build" / "kit", stdout=subprocess.DEVNULL)
+    call(PYTHON, "-m", "autograder.release.student_kit", "--out", ROOT / "_build" / "kit", stdout=subprocess.DEVNULL)
     say("building the book (executed notebooks are cached in _build/.jupyter_cache)")
     # Sphinx copies _static only when some page is rewritten, and never overwrites a file there:
     # when one of our assets changed, drop the HTML (executed notebooks stay cached) to re-render.

@@ -28,8 +28,8 @@ from pathlib import Path
 # Only light modules at the top: `--help` and argument errors must answer in well under a second.
 # Each verb imports its own modules (nbformat, nbgrader, SQLAlchemy, NumPy, ...) inside its handler;
 # tests/test_cli_startup.py fails if a heavy module is imported while the parser is built.
-from .paths import ASSIGNMENTS, SAMPLE_CLASS
-from .layout import Course
+from autograder.course.layout import ASSIGNMENTS, SAMPLE_CLASS
+from autograder.course.layout import Course
 
 # Errors that are a message for the user, not a bug: (module, class). A handler that raised one
 # has imported its module, so `main` looks the class up in sys.modules instead of importing it.
@@ -44,13 +44,13 @@ def _course(args) -> Path:
 
 
 def _gradebook(args) -> Gradebook:
-    from .gradebook import Gradebook, default_url
+    from autograder.course.gradebook import Gradebook, default_url
 
     return Gradebook(args.db or default_url(_course(args)))
 
 
 def cmd_release(args) -> None:
-    from .release import release, sync_book
+    from autograder.release.notebooks import release, sync_book
 
     unknown = [a for a in args.assignments if a not in ASSIGNMENTS]
     if unknown:
@@ -63,7 +63,7 @@ def cmd_release(args) -> None:
 
 
 def cmd_collect(args) -> None:
-    from .collect import collect
+    from autograder.collect import collect
 
     course = _course(args)
     got = collect(Path(args.source), course, args.assignment, roster=args.roster, latest=args.latest,
@@ -91,7 +91,7 @@ def _require_release(course: Path) -> None:
 
 
 def cmd_grade(args) -> None:
-    from .grading import grade_all
+    from autograder.grade.pipeline import grade_all
 
     course = _course(args)
     _require_release(course)
@@ -122,7 +122,7 @@ def _security(args):
 
 
 def cmd_feedback(args) -> None:
-    from .report import feedback
+    from autograder.feedback.pages import feedback
 
     show_hidden = getattr(args, "show_hidden", False)
     out = Path(args.out or _course(args) / ("feedback_instructor" if show_hidden else "feedback_html"))
@@ -150,7 +150,7 @@ def cmd_export(args) -> None:
 def _print_time_sources(course: Path, got) -> None:
     """How the submission times of this collect are known: late penalties trust some sources more than others."""
     from collections import Counter
-    from .submission_info import read
+    from autograder.course.submission_info import read
 
     sources = Counter((read(course, s, a) or SimpleNamespace(source=None)).source or "unknown" for s, a, _ in got)
     if sources:
@@ -159,8 +159,8 @@ def _print_time_sources(course: Path, got) -> None:
 
 def _late_rows(args, rows: list[dict]) -> list[dict]:
     """The gradebook rows with late penalties from the course file (none without one)."""
-    from .course_rows import load_policy, penalised
-    from .deadlines import CourseFileError
+    from autograder.export.export_all import load_policy, penalised
+    from autograder.course.deadlines import CourseFileError
 
     try:
         policy = load_policy(_course(args), getattr(args, "course_file", None))
@@ -170,9 +170,9 @@ def _late_rows(args, rows: list[dict]) -> list[dict]:
 
 
 def _export_all(args, rows: list[dict]) -> dict:
-    from .collect import CollectError
-    from .course_rows import PendingAnswers, export_all
-    from .deadlines import CourseFileError
+    from autograder.collect import CollectError
+    from autograder.export.export_all import PendingAnswers, export_all
+    from autograder.course.deadlines import CourseFileError
 
     roster, assignments = getattr(args, "roster", None), getattr(args, "assignments", None) or ()
     if assignments and not roster:
@@ -201,8 +201,8 @@ def _positive(text: str) -> float:
 
 
 def cmd_deadlines(args) -> None:
-    from .deadlines import CourseFileError, load_course_file, penalty, show_time
-    from .submission_info import read
+    from autograder.course.deadlines import CourseFileError, load_course_file, penalty, show_time
+    from autograder.course.submission_info import read
 
     course = _course(args)
     path = Path(args.course_file) if args.course_file else Course(course).course_file
@@ -242,7 +242,7 @@ def cmd_deadlines(args) -> None:
 
 
 def cmd_check(args) -> None:
-    from .check import CheckError, check, report
+    from autograder.grade.check import CheckError, check, report
 
     try:
         result = check(Path(args.notebook), args.assignment, isolate=not args.no_sandbox)
@@ -252,8 +252,8 @@ def cmd_check(args) -> None:
 
 
 def cmd_similarity(args) -> None:
-    from .similarity import SimilarityError, compare
-    from .similarity_report import write
+    from autograder.similarity.compare import SimilarityError, compare
+    from autograder.similarity.report_pages import write
 
     course = _course(args)
     handed_in = sorted({a for _, a, _ in Course(course).submissions()}, key=list(ASSIGNMENTS).index)
@@ -285,7 +285,7 @@ def _graded_gradebook(args) -> Gradebook:
 
 
 def cmd_manual(args) -> None:
-    from .manual import ManualError, import_sheets, write_sheets
+    from autograder.manual.sheets import ManualError, import_sheets, write_sheets
 
     try:
         if args.import_sheets:
@@ -303,12 +303,12 @@ def cmd_manual(args) -> None:
 
 
 def cmd_report(args) -> None:
-    from .class_report import write_reports
-    from .collect import read_roster
+    from autograder.report.class_report import write_reports
+    from autograder.collect import read_roster
 
     roster = [entry.id for entry in read_roster(Path(args.roster))] if args.roster else None
-    from .course_rows import load_policy
-    from .deadlines import CourseFileError
+    from autograder.export.export_all import load_policy
+    from autograder.course.deadlines import CourseFileError
 
     rows = _graded_gradebook(args).rows()
     if not rows and not any(Course(_course(args)).submissions()):
@@ -324,7 +324,7 @@ def cmd_report(args) -> None:
 
 
 def cmd_override(args) -> None:
-    from .overrides import OverrideError, change, describe, import_sheets, listing
+    from autograder.grade.overrides import OverrideError, change, describe, import_sheets, listing
 
     book = _graded_gradebook(args)
     try:
@@ -351,8 +351,8 @@ def cmd_override(args) -> None:
 
 def cmd_sample(args) -> None:
     """Release, collect the shipped sample class, grade, feedback, export: the whole term in one go."""
-    from .collect import collect
-    from .release import release
+    from autograder.collect import collect
+    from autograder.release.notebooks import release
 
     course = _course(args)
     release(course)
@@ -483,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "see `dropout-grader deadlines --help`")
     p.set_defaults(func=cmd_export)
 
-    from .deadlines import __doc__ as course_file_doc
+    from autograder.course.deadlines import __doc__ as course_file_doc
     p = sub.add_parser("deadlines", parents=[common], help="check the course file and show who was late",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description=textwrap.fill(
@@ -598,7 +598,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_similarity)
 
     p = sub.add_parser("sample", parents=[common], help="grade the shipped sample class end to end",
-                       description="release + collect autograder/sample_class + grade + feedback + export.")
+                       description="release + collect autograder/sample/submissions + grade + feedback + export.")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel graders")
     p.add_argument("--timeout", type=float, default=600, help="seconds allowed per submission")
     p.add_argument("--force", action="store_true", help="grade everything again")

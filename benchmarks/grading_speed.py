@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 from autograder.collect import collect
-from autograder.gradebook import Gradebook, default_url
-from autograder.grading import grade_all
-from autograder.paths import SAMPLE_CLASS, tool_env
-from autograder.release import release
+from autograder.course.gradebook import Gradebook, default_url
+from autograder.grade.pipeline import grade_all
+from autograder.course.layout import SAMPLE_CLASS, tool_env
+from autograder.release.notebooks import release
 
 
 def plain_nbgrader(course: Path) -> float:

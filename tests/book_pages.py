@@ -15,6 +15,6 @@ LESSONS = {
 }
 EXERCISES = [page.replace("lesson.html", "exercise.html") for page in LESSONS]
 OTHER = ["intro.html", "students.html", "instructors.html", "references.html"]
-# Pages that link the student kit (built by autograder.student_kit) for download.
+# Pages that link the student kit (built by autograder.release.student_kit) for download.
 KIT_PAGES = ["intro.html", "students.html"] + EXERCISES
 ALL_PAGES = list(LESSONS) + EXERCISES + OTHER

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import limits
-from autograder.paths import SAMPLE_CLASS
+from autograder.grade import limits
+from autograder.course.layout import SAMPLE_CLASS
 
 VANILLA, INVERTED = "vanilla_dropout_forward", "inverted_dropout_forward"
 FULL = {VANILLA: 3, INVERTED: 3}

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from autograder import cli
-from autograder.class_report import missing_and_zeroed, normalise_reason, pending_written, reason_groups
-from autograder.gradebook import Gradebook
+from autograder.report.class_report import missing_and_zeroed, normalise_reason, pending_written, reason_groups
+from autograder.course.gradebook import Gradebook
 from test_report import assert_inert
 
 SCALE = "inverted_dropout_forward: kept units were multiplied by 1; with p_drop={p} inverted dropout scales them by " \
@@ -141,9 +141,9 @@ def test_an_old_gradebook_gains_the_seconds_column(tmp_path):
 def test_the_report_applies_the_late_policy_and_lists_late_students(tmp_path):
     from datetime import datetime, timedelta, timezone
 
-    from autograder import submission_info
-    from autograder.layout import Course
-    from autograder.submission_info import SubmissionInfo
+    from autograder.course import submission_info
+    from autograder.course.layout import Course
+    from autograder.course.submission_info import SubmissionInfo
 
     course = tmp_path / "course"
     course.mkdir()

@@ -56,7 +56,7 @@ def test_reading_a_notebook_does_not_build_the_iri_grammar():
 
 
 def test_the_parsers_similarity_default_is_the_similarity_modules():
-    from autograder.similarity import MIN_MATCH
+    from autograder.similarity.compare import MIN_MATCH
 
     assert cli.SIMILARITY_MIN_MATCH == MIN_MATCH
 

@@ -19,9 +19,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.collect import (NAMING_STYLES, CollectError, Limits, assignments_named, collect, naming_style,
                                 read_roster, safe_id, stage)
-from autograder.paths import SAMPLE_CLASS
-from autograder.sample_class import STUDENTS
-from autograder.sources import points_by_function
+from autograder.course.layout import SAMPLE_CLASS
+from autograder.sample.build_class import STUDENTS
+from autograder.release.sources import points_by_function
 from tree_digest import tree_digest
 
 MiB = 2**20

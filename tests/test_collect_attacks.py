@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from autograder import submission_info
+from autograder.course import submission_info
 from autograder.collect import collect, read_roster
 from test_collect import export, filed, notebook, pairs, zipped
 
@@ -81,7 +81,7 @@ def grade_row(student: str, assignment: str, sha: str, score: float) -> dict:
 @pytest.fixture
 def graded_under_a_canvas_name(tmp_path):
     """ch02 of Seán collected without a roster (so under his Canvas name), graded, and his written answer marked."""
-    from autograder.gradebook import Gradebook, default_url
+    from autograder.course.gradebook import Gradebook, default_url
 
     course = tmp_path / "course"
     collect(export(tmp_path / "first", {"obrienseán_12345_900001_ch02.ipynb": notebook(text="sean ch02")}), course)
@@ -156,7 +156,7 @@ def test_a_dry_run_says_the_grades_would_move_and_moves_nothing(tmp_path, roster
 
 def test_the_command_line_moves_grades_in_the_gradebook_given_with_db(tmp_path, roster, capsys):
     from autograder import cli
-    from autograder.gradebook import Gradebook
+    from autograder.course.gradebook import Gradebook
 
     course, url = tmp_path / "course", f"sqlite:///{tmp_path / 'elsewhere.db'}"
     collect(export(tmp_path / "first", {"obrienseán_12345_900001_ch02.ipynb": notebook(text="sean")}), course)

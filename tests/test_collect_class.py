@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from autograder import submission_info
+from autograder.course import submission_info
 from autograder.collect import collect
 from test_collect import export, filed, notebook
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import csv
 
-from autograder import submission_info
-from autograder.course_rows import export_all
-from autograder.layout import Course
-from autograder.submission_info import SubmissionInfo
+from autograder.course import submission_info
+from autograder.export.export_all import export_all
+from autograder.course.layout import Course
+from autograder.course.submission_info import SubmissionInfo
 
 
 def row(student, assignment):

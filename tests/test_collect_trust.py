@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from autograder import cli, submission_info
+from autograder import cli
+from autograder.course import submission_info
 from autograder.collect import CollectError, collect
 from test_collect import export, filed, notebook, pairs
 from tree_digest import tree_digest
@@ -339,7 +340,7 @@ def test_two_earlier_folders_of_one_student_never_merge(tmp_path, roster):
 
 
 def test_the_course_file_accepts_the_lms_time_zone(tmp_path):
-    from autograder.deadlines import load_course_file
+    from autograder.course.deadlines import load_course_file
 
     path = tmp_path / "course.toml"
     path.write_text('[due]\nch02 = 2026-10-05T23:59:00-04:00\n[lms]\ntimezone = "America/New_York"\n')

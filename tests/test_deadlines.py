@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from autograder import submission_info
+from autograder.course import submission_info
 from autograder.collect import CollectError, collect
-from autograder.course_rows import export_all, load_policy, penalised
-from autograder.deadlines import (CourseFileError, LateRule, Penalty, Policy, load_course_file, penalty,
+from autograder.export.export_all import export_all, load_policy, penalised
+from autograder.course.deadlines import (CourseFileError, LateRule, Penalty, Policy, load_course_file, penalty,
                                   show_duration, with_penalties)
-from autograder.export import export, row_total
-from autograder.feedback import feedback
-from autograder.layout import Course
-from autograder.submission_info import SubmissionInfo
+from autograder.export.grades import export, row_total
+from autograder.feedback.pages import feedback
+from autograder.course.layout import Course
+from autograder.course.submission_info import SubmissionInfo
 
 CEST = timezone(timedelta(hours=2))
 DUE = datetime(2026, 10, 5, 23, 59, tzinfo=CEST)

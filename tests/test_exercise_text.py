@@ -17,8 +17,8 @@ import re
 import pytest
 from nbgrader.preprocessors import ClearSolutions
 
-from autograder.paths import ASSIGNMENTS, SOURCES
-from autograder.sources import source_notebook, written_points
+from autograder.course.layout import ASSIGNMENTS, SOURCES
+from autograder.release.sources import source_notebook, written_points
 from dropout_checks import VERDICTS
 
 COMMON_FORWARD = [  # every dropout forward (exercises 2, 5 and 7): the cache contract and the edge cases
@@ -222,7 +222,7 @@ def test_without_written_answers_the_notebook_has_only_autograded_cells():
 
 def test_release_of_one_assignment_syncs_only_its_book_copy(tmp_path, monkeypatch):
     """`release ch01 --sync-book` after editing one exercise's text must not need the others released."""
-    from autograder import release as release_mod
+    from autograder.release import notebooks as release_mod
 
     chapters = tmp_path / "chapters"
     for chapter in ASSIGNMENTS.values():

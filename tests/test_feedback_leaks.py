@@ -18,10 +18,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder.feedback import GRADED_CACHE
-from autograder.notebook_view import cells_before_hidden_code, render_notebook, strip_hidden
-from autograder.report import feedback
-from autograder.screening import with_seed, without_grader_cells
+from autograder.feedback.pages import GRADED_CACHE
+from autograder.feedback.notebook_view import cells_before_hidden_code, render_notebook, strip_hidden
+from autograder.feedback.pages import feedback
+from autograder.grade.rebuild import with_seed, without_grader_cells
 
 MARKER = "hidden_marker_5e1d"  # stands for the hidden test code: it is in the hidden blocks only
 HIDDEN = f"### BEGIN HIDDEN TESTS\n_probe = '{MARKER}'\ntarget(_probe)\n### END HIDDEN TESTS\nprint('visible', 'check')"
@@ -118,7 +118,7 @@ def notebook_with_leaks() -> nbformat.NotebookNode:
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     """The leaks run in a real kernel: the executor starts one with its KernelManager (the kernel tier)."""
-    from autograder.executor import execute
+    from autograder.grade.execute import execute
 
     run = execute(notebook_with_leaks(), tmp_path_factory.mktemp("scratch"), cell_timeout=30, notebook_timeout=120,
                   isolate=False)
@@ -191,7 +191,7 @@ def test_a_notebook_graded_before_the_boundary_was_recorded_shows_no_output(exec
 def _judged(outputs, answer_outputs=(), problem=None) -> dict:
     from dropout_checks import judge
 
-    from autograder import verdicts
+    from autograder.grade import score as verdicts
 
     cells = [new_code_cell("def inverted_dropout_forward(x, p, train, rng=None): ...",
                            metadata=_meta("answer", solution=True), outputs=list(answer_outputs)),
@@ -269,7 +269,7 @@ def test_the_page_shows_the_students_reason_and_the_instructors_view_the_other(t
 
 
 def test_no_text_of_the_kernels_survives_in_what_is_judged_again():
-    from autograder.verdicts import CHOSEN, without_chosen_text
+    from autograder.grade.score import CHOSEN, without_chosen_text
 
     forged = {"version": 1, "grade_id": "f", "records": [
         {MARKER: "x", "value": {"__object__": MARKER}, "error": {"__error__": {"type": MARKER, "message": MARKER}}},

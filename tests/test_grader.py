@@ -12,13 +12,14 @@ import nbformat
 import pytest
 
 from autograder import collect as collect_mod
-from autograder.gradebook import Gradebook, default_url
-from autograder.grading import grade_all, grade_submission as grade_one
-from autograder.paths import ASSIGNMENTS, CHAPTERS, SAMPLE_CLASS, tool_env
-from autograder.release import release, student_notebook_for_book
-from autograder.report import export, feedback
-from autograder.sample_class import EXPECTED_LOSSES, STUDENTS, submission
-from autograder.sources import points_by_function
+from autograder.course.gradebook import Gradebook, default_url
+from autograder.grade.pipeline import grade_all, grade_submission as grade_one
+from autograder.course.layout import ASSIGNMENTS, CHAPTERS, SAMPLE_CLASS, tool_env
+from autograder.release.notebooks import release, student_notebook_for_book
+from autograder.export.grades import export
+from autograder.feedback.pages import feedback
+from autograder.sample.build_class import EXPECTED_LOSSES, STUDENTS, submission
+from autograder.release.sources import points_by_function
 from tree_digest import tree_digest
 
 FULL_MARKS = {s for s, (_, _, edits) in STUDENTS.items() if edits == []}
@@ -261,8 +262,8 @@ def test_sigkill_mid_class_loses_nothing_and_resumes(graded, tmp_path):
     # What the killed run's workers could not clean up, the next run did: scratch folders and cgroups.
     import tempfile
 
-    from autograder.grading import SCRATCH_PREFIX
-    from autograder.limits import GROUP_PREFIX, _hierarchies, owner_alive
+    from autograder.grade.pipeline import SCRATCH_PREFIX
+    from autograder.grade.limits import GROUP_PREFIX, _hierarchies, owner_alive
 
     assert all(owner_alive(p.name, SCRATCH_PREFIX) for p in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"))
     for hierarchy in _hierarchies().values():
@@ -274,7 +275,7 @@ def _wait_until_group_gone(group: int, seconds: float = 60) -> None:
     """SIGKILL is asynchronous: the killed run's workers may still be exiting (or unreaped)."""
     import time
 
-    from autograder.limits import process_alive
+    from autograder.grade.limits import process_alive
 
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -311,7 +312,7 @@ def test_class_report_of_the_sample_class_counts_every_planted_mistake(graded, t
     count of planted students whose reason reads the same (numbers aside); the zeroed ones are listed."""
     import html
 
-    from autograder.class_report import normalise_reason, reason_groups, write_reports
+    from autograder.report.class_report import normalise_reason, reason_groups, write_reports
 
     rows = graded["book"].rows()
     pages = {p.stem: p.read_text() for p in write_reports(rows, graded["course"], tmp_path / "report")}
@@ -341,7 +342,7 @@ def test_a_zombie_owner_counts_as_gone():
     import os
     import time
 
-    from autograder.limits import owner_alive
+    from autograder.grade.limits import owner_alive
 
     child = subprocess.Popen(["true"])
     deadline = time.time() + 10

@@ -2,7 +2,7 @@
 import nbformat
 import pytest
 
-from autograder import verdicts
+from autograder.grade import score as verdicts
 from dropout_checks import Verdict
 from dropout_collect.wire import MIME
 

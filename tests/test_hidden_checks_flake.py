@@ -35,7 +35,7 @@ import numpy as np
 import pytest
 
 import dropout_reference as ref
-from autograder import sample_class
+from autograder.sample import build_class as sample_class
 from dropout_checks import DELTA, Failure
 from dropout_checks import numpy_verdicts as verdicts
 from dropout_checks import torch_verdicts

@@ -25,12 +25,13 @@ import nbformat
 import pytest
 
 from autograder.collect import collect, safe_id
-from autograder.gradebook import Gradebook, default_url
-from autograder.grading import grade_all
-from autograder.layout import GRADED_CACHE
-from autograder.paths import REPO, SAMPLE_CLASS
-from autograder.release import release
-from autograder.report import export, feedback, page_stem
+from autograder.course.gradebook import Gradebook, default_url
+from autograder.grade.pipeline import grade_all
+from autograder.course.layout import GRADED_CACHE
+from autograder.course.layout import REPO, SAMPLE_CLASS
+from autograder.release.notebooks import release
+from autograder.export.grades import export
+from autograder.feedback.pages import feedback, page_stem
 from hostile_catalog import COLLECTED_MIME, EXPECTED, FILL_BYTES, FILLED, FLAGGED, FULL, PROBE, SEEN, Target, build
 from tree_digest import tree_digest
 
@@ -264,7 +265,7 @@ def test_runaway_display_output_is_trimmed_too(hostile):
 
 def test_uncounted_output_is_counted_and_the_kept_notebook_stays_small(hostile):
     """Metadata, transient, a display update fanned out onto 100 outputs, many-frame messages: all counted."""
-    from autograder.limits import KEPT_NOTEBOOK_LIMIT, NOTEBOOK_OUTPUT_LIMIT
+    from autograder.grade.limits import KEPT_NOTEBOOK_LIMIT, NOTEBOOK_OUTPUT_LIMIT
 
     path = hostile["course"] / GRADED_CACHE / "floods_uncounted_output" / "ch02.ipynb"
     assert path.stat().st_size <= min(KEPT_NOTEBOOK_LIMIT, NOTEBOOK_OUTPUT_LIMIT)

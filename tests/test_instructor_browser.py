@@ -11,15 +11,15 @@ import threading
 
 import pytest
 
-from autograder.class_report import write_reports
+from autograder.report.class_report import write_reports
 from autograder.collect import collect
-from autograder.gradebook import Gradebook, default_url
-from autograder.grading import grade_all
-from autograder.paths import SAMPLE_CLASS
-from autograder.release import release
-from autograder.report import feedback
-from autograder.similarity import compare
-from autograder.similarity_report import write as write_similarity
+from autograder.course.gradebook import Gradebook, default_url
+from autograder.grade.pipeline import grade_all
+from autograder.course.layout import SAMPLE_CLASS
+from autograder.release.notebooks import release
+from autograder.feedback.pages import feedback
+from autograder.similarity.compare import compare
+from autograder.similarity.report_pages import write as write_similarity
 from test_book_browser import AXE, CHROMIUM, FLAGS, QuietHandler
 
 STUDENTS = ("alice", "bob", "carol", "dave", "erin")

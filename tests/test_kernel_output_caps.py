@@ -12,8 +12,8 @@ import resource
 import nbformat
 import pytest
 
-from autograder.executor import execute, fit_to_size
-from autograder.limits import KEPT_NOTEBOOK_LIMIT, MESSAGE_LIMIT, NOTEBOOK_OUTPUT_LIMIT, OUTPUT_LIMIT
+from autograder.grade.execute import execute, fit_to_size
+from autograder.grade.limits import KEPT_NOTEBOOK_LIMIT, MESSAGE_LIMIT, NOTEBOOK_OUTPUT_LIMIT, OUTPUT_LIMIT
 
 MiB = 2**20
 CELLS = {

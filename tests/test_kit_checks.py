@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 import dropout_kit
-from autograder.paths import ASSIGNMENTS, SOURCES
-from autograder.sources import source_notebook
+from autograder.course.layout import ASSIGNMENTS, SOURCES
+from autograder.release.sources import source_notebook
 from dropout_kit import ExerciseFailure
 from dropout_kit import numpy_checks as npc
 

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cli, submission_info
-from autograder.class_rows import add_missing, full_marks
-from autograder.course_rows import export_all
-from autograder.gradebook import Gradebook, default_url
-from autograder.layout import Course
-from autograder.lms_export import split_name
-from autograder.sources import points_by_function, written_points
-from autograder.submission_info import SubmissionInfo
+from autograder import cli
+from autograder.course import submission_info
+from autograder.export.missing_rows import add_missing, full_marks
+from autograder.export.export_all import export_all
+from autograder.course.gradebook import Gradebook, default_url
+from autograder.course.layout import Course
+from autograder.export.lms_files import split_name
+from autograder.release.sources import points_by_function, written_points
+from autograder.course.submission_info import SubmissionInfo
 
 CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 MOODLE_HEADER = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade", "Grade can be changed",

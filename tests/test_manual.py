@@ -15,13 +15,13 @@ import shutil
 import pytest
 
 from autograder import cli
-from autograder.export import export, row_total
-from autograder.feedback import feedback
-from autograder.gradebook import Gradebook
-from autograder.manual import COLUMNS, ManualError, import_sheets, model_answers, row_key, write_sheets
-from autograder.release import release
-from autograder.sources import written_points
-from autograder.written import answer_digest
+from autograder.export.grades import export, row_total
+from autograder.feedback.pages import feedback
+from autograder.course.gradebook import Gradebook
+from autograder.manual.sheets import COLUMNS, ManualError, import_sheets, model_answers, row_key, write_sheets
+from autograder.release.notebooks import release
+from autograder.release.sources import written_points
+from autograder.manual.written import answer_digest
 from test_report import assert_inert
 
 QUESTIONS = sorted(written_points("ch02"))          # q_dropout_variance, q_test_time_scaling
@@ -314,7 +314,7 @@ def test_after_a_resubmission_the_sheet_is_written_again_with_that_answer_pendin
 def test_help_explains_both_commands():
     import subprocess
 
-    from autograder.paths import tool_env
+    from autograder.course.layout import tool_env
 
     for step, words in (("manual", "one transaction"), ("report", "most common reasons")):
         out = subprocess.run(["dropout-grader", step, "--help"], env=tool_env(), capture_output=True, text=True)

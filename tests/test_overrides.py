@@ -8,11 +8,11 @@ import json
 import pytest
 
 from autograder import cli
-from autograder.course_rows import export_all
-from autograder.export import export
-from autograder.feedback import feedback
-from autograder.gradebook import Gradebook, default_url
-from autograder.overrides import OverrideError, change, import_sheets, listing
+from autograder.export.export_all import export_all
+from autograder.export.grades import export
+from autograder.feedback.pages import feedback
+from autograder.course.gradebook import Gradebook, default_url
+from autograder.grade.overrides import OverrideError, change, import_sheets, listing
 
 WRONG = "inverted_dropout_forward: kept units were multiplied by 1; with p_drop={p} they must be scaled by {s}"
 
@@ -145,7 +145,7 @@ def test_exports_and_feedback_show_the_override_and_its_reason(book, tmp_path):
     with lms["moodle ch02"].open(newline="") as fh:
         comment = next(r for r in csv.DictReader(fh) if r["Full name"] == "bob")["Feedback comments"]
     assert comment == "vanilla_dropout_forward: points changed by your instructor: copied from <ann>"
-    from autograder.class_report import assignment_page
+    from autograder.report.class_report import assignment_page
     report = assignment_page("ch02", rows)
     assert "<td>3 → 0</td>" in report and "copied from &lt;ann&gt;" in report
     page = feedback(rows, course, tmp_path / "fb")

@@ -21,8 +21,8 @@ import pytest
 
 import dropout_kit
 import dropout_reference
-from autograder.paths import ASSIGNMENTS, CHAPTERS, SOURCES
-from autograder.sources import source_notebook
+from autograder.course.layout import ASSIGNMENTS, CHAPTERS, SOURCES
+from autograder.release.sources import source_notebook
 from dropout_checks import VERDICTS, judge, registry
 from dropout_checks.registry import BY_KEY, GRADED_FUNCTIONS, of_assignment
 from dropout_collect import capture

@@ -15,9 +15,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from autograder.feedback import GRADED_CACHE, page_stem, page_stems
-from autograder.notebook_view import CLEAN_CELLS, COLLECTED_MIME, GRADER_KEY
-from autograder.report import export, feedback
+from autograder.feedback.pages import GRADED_CACHE, page_stem, page_stems
+from autograder.feedback.notebook_view import CLEAN_CELLS, COLLECTED_MIME, GRADER_KEY
+from autograder.export.grades import export
+from autograder.feedback.pages import feedback
 
 HIDDEN_MARKER = "hidden_marker_7f3a"
 COLLECTED_MARKER = "collected_marker_91bc"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import scheduling
-from autograder.scheduling import OUT_OF_MEMORY, STOPPED
+from autograder.grade import scheduling
+from autograder.grade.scheduling import OUT_OF_MEMORY, STOPPED
 
 GiB = 2**30
 
@@ -71,7 +71,7 @@ def test_without_cgroups_a_worker_gets_an_address_space_limit():
     import subprocess
     import sys
 
-    code = ("import autograder.limits as limits, resource\n"
+    code = ("import autograder.grade.limits as limits, resource\n"
             "limits._hierarchies = lambda: {}\n"
             "print(limits.cap_worker_memory(2**30, 2 * 2**30))\n"
             "print(resource.getrlimit(resource.RLIMIT_AS)[0])\n"

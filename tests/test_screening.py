@@ -2,10 +2,11 @@
 import nbformat
 import pytest
 
-from autograder import sandbox
-from autograder.screening import _rebuild, code_without_comments, flags, read, tampering, with_hidden_tests
-from autograder.sources import source_notebook
-from autograder.paths import SAMPLE_CLASS, SOURCES
+from autograder.grade import sandbox
+from autograder.grade.flags import code_without_comments, flags, tampering
+from autograder.grade.rebuild import _rebuild, read, with_hidden_tests
+from autograder.release.sources import source_notebook
+from autograder.course.layout import SAMPLE_CLASS, SOURCES
 
 PROTECTED = {"np", "checks", "torch", "nn", "F"}
 
@@ -215,8 +216,8 @@ def test_a_notebook_that_lost_its_metadata_keeps_the_students_code(tmp_path):
 def test_the_seed_runs_just_before_the_first_hidden_test_and_the_kept_notebook_says_so():
     """Feedback shows a student only the outputs of cells that ran before any hidden code: the seed
     cell must not come first, and the graded notebook records where hidden code began."""
-    from autograder.notebook_view import cells_before_hidden_code
-    from autograder.screening import GRADER_CELL, with_seed, without_grader_cells
+    from autograder.feedback.notebook_view import cells_before_hidden_code
+    from autograder.grade.rebuild import GRADER_CELL, with_seed, without_grader_cells
 
     runnable = with_seed(with_hidden_tests(_rebuild(_alice(), _released()), source_notebook(SOURCES / "ch02.md")), 7)
     seed_at = next(i for i, c in enumerate(runnable.cells) if GRADER_CELL in c.metadata)

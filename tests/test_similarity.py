@@ -13,9 +13,9 @@ import nbformat
 import pytest
 
 from autograder.cli import main
-from autograder.code_tokens import tokens
-from autograder.layout import Course
-from autograder.release import release
+from autograder.similarity.code_tokens import tokens
+from autograder.course.layout import Course
+from autograder.release.notebooks import release
 
 # student -> (vanilla answer cell, inverted answer cell[, a cell they added at the end])
 INDEPENDENT = {

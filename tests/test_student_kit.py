@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.paths import ASSIGNMENTS, CHAPTERS, REPO, SOURCES
-from autograder.sources import source_notebook
-from autograder.student_kit import BOOK_ONLY, FORBIDDEN, KIT_NAME, build_kit, pinned_versions, texts_of
+from autograder.course.layout import ASSIGNMENTS, CHAPTERS, REPO, SOURCES
+from autograder.release.sources import source_notebook
+from autograder.release.student_kit import BOOK_ONLY, FORBIDDEN, KIT_NAME, build_kit, pinned_versions, texts_of
 
 NOTEBOOKS = [f"{a}_exercise.ipynb" for a in ASSIGNMENTS]
 MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")

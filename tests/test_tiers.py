@@ -23,7 +23,7 @@ def fake_module(tmp_path: Path, source: str) -> Path:
 
 SAMPLE = '''
     import pytest
-    from autograder.grading import grade_all
+    from autograder.grade.pipeline import grade_all
     from pg_server import postgres_server
 
 
@@ -55,7 +55,7 @@ SAMPLE = '''
 
 
     def test_released(tmp_path):
-        from autograder.release import release
+        from autograder.release.notebooks import release
         release(tmp_path, ("ch02",))
 '''
 

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 import dropout_reference as ref
-from autograder import sample_class
-from autograder.paths import SOURCES
-from autograder.sources import source_notebook
+from autograder.sample import build_class as sample_class
+from autograder.course.layout import SOURCES
+from autograder.release.sources import source_notebook
 from dropout_checks import VERDICTS, judge
 from dropout_checks.registry import GRADED_FUNCTIONS
 from dropout_collect import capture, plans, wire

@@ -20,9 +20,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from autograder.paths import SOURCES
-from autograder.sample_class import EXPECTED_LOSSES, STUDENTS
-from autograder.sources import source_notebook
+from autograder.course.layout import SOURCES
+from autograder.sample.build_class import EXPECTED_LOSSES, STUDENTS
+from autograder.release.sources import source_notebook
 from dropout_checks import VERDICTS, judge
 from dropout_checks.registry import BY_KEY, of_assignment
 from dropout_collect import capture

@@ -18,12 +18,12 @@ import nbformat
 import pytest
 
 from autograder.collect import collect
-from autograder.gradebook import Gradebook, default_url
-from autograder.grading import grade_all, pending
-from autograder.layout import Course
-from autograder.paths import SAMPLE_CLASS, tool_env
-from autograder.release import release
-from autograder.scheduling import OUT_OF_MEMORY, STOPPED
+from autograder.course.gradebook import Gradebook, default_url
+from autograder.grade.pipeline import grade_all, pending
+from autograder.course.layout import Course
+from autograder.course.layout import SAMPLE_CLASS, tool_env
+from autograder.release.notebooks import release
+from autograder.grade.scheduling import OUT_OF_MEMORY, STOPPED
 from hostile_catalog import base_notebook
 
 HONEST = {"ann": "alice", "ben": "alice", "cid": "carol"}  # student -> sample notebook copied (6, 6, 3 points)

@@ -26,18 +26,18 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .. import submission_info
-from ..deadlines import CourseFileError, load_course_file
-from ..layout import Course
-from ..paths import ASSIGNMENTS
-from .archives import LIMITS, Limits, harvest_folder, harvest_zip, printable, stage, unwrap
-from .assignments import assignments_graded_in, assignments_named
-from .errors import CollectError
-from .filing import BACKUP, apply_times, carry_out, check, sha256
-from .lms_names import GRADESCOPE_METADATA, NAMING_STYLES, NamingStyle, Person, blackboard_titles, claim_file, \
+from autograder.course import submission_info
+from autograder.course.deadlines import CourseFileError, load_course_file
+from autograder.course.layout import Course
+from autograder.course.layout import ASSIGNMENTS
+from autograder.collect.archives import LIMITS, Limits, harvest_folder, harvest_zip, printable, stage, unwrap
+from autograder.collect.assignments import assignments_graded_in, assignments_named
+from autograder.collect.errors import CollectError
+from autograder.collect.filing import BACKUP, apply_times, carry_out, check, sha256
+from autograder.collect.lms_names import GRADESCOPE_METADATA, NAMING_STYLES, NamingStyle, Person, blackboard_titles, claim_file, \
     claim_folder, naming_style, read_gradescope_metadata, safe_id
-from .plan import Held, Plan, build, claims, describe_time
-from .roster import LMS_ID_COLUMNS, RosterEntry, RosterIndex, name_forms, read_roster
+from autograder.collect.plan import Held, Plan, build, claims, describe_time
+from autograder.collect.roster import LMS_ID_COLUMNS, RosterEntry, RosterIndex, name_forms, read_roster
 
 __all__ = ["BACKUP", "CollectError", "Collected", "GRADESCOPE_METADATA", "Held", "LIMITS", "LMS_ID_COLUMNS", "Limits",
            "NAMING_STYLES", "NamingStyle", "Person", "RosterEntry", "assignments_graded_in", "assignments_named",
@@ -177,7 +177,7 @@ def _open_gradebook(gradebook, course: Path):
         return gradebook
     import sqlalchemy
 
-    from ..gradebook import Gradebook, default_url
+    from autograder.course.gradebook import Gradebook, default_url
 
     if gradebook is None and not Course(course).results_db.exists():
         return None

@@ -18,9 +18,9 @@ import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .assignments import assignments_named
-from .errors import CollectError
-from .lms_names import GRADESCOPE_METADATA, naming_style
+from autograder.collect.assignments import assignments_named
+from autograder.collect.errors import CollectError
+from autograder.collect.lms_names import GRADESCOPE_METADATA, naming_style
 
 CHUNK = 2**20
 

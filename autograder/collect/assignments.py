@@ -6,7 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from ..paths import ASSIGNMENTS
+from autograder.course.layout import ASSIGNMENTS
+from autograder.course.cells import grade_id
 
 _CHAPTER_WORD = re.compile(r"(?<![^\W_])(?:chapter|ch)[\s_-]?0*(\d+)(?![^\W_])", re.IGNORECASE)
 _EXERCISE_WORD = re.compile(r"(?<![^\W_])exercise[\s_-]?0*(\d+)(?![^\W_])", re.IGNORECASE)
@@ -26,7 +27,7 @@ def assignments_named(text: str) -> set[str]:
 
 @functools.lru_cache(maxsize=None)
 def _assignment_of_grade_id() -> dict[str, str]:
-    from ..sources import points_by_function
+    from autograder.release.sources import points_by_function
 
     return {grade_id: a for a in ASSIGNMENTS for grade_id in points_by_function(a)}
 
@@ -40,7 +41,7 @@ def assignments_graded_in(notebook: Path) -> set[str]:
     cells = _list(_dict(doc).get("cells"))
     for worksheet in _list(_dict(doc).get("worksheets")):  # nbformat 3
         cells += _list(_dict(worksheet).get("cells"))
-    ids = {_dict(_dict(_dict(c).get("metadata")).get("nbgrader")).get("grade_id") for c in cells}
+    ids = {grade_id(c) for c in cells}
     table = _assignment_of_grade_id()
     return {table[i] for i in ids if isinstance(i, str) and i in table}
 

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import submission_info
-from ..deadlines import TRUSTED_SOURCES
-from ..layout import NOTEBOOK, Course
-from ..submission_info import SubmissionInfo
-from .archives import CHUNK
-from .errors import CollectError
-from .lms_names import Person
-from .plan import ORDER_NAMES, PICK, Plan, Upload, order_kind
+from autograder.course import submission_info
+from autograder.course.deadlines import TRUSTED_SOURCES
+from autograder.course.layout import NOTEBOOK, Course
+from autograder.course.submission_info import SubmissionInfo
+from autograder.collect.archives import CHUNK
+from autograder.collect.errors import CollectError
+from autograder.collect.lms_names import Person
+from autograder.collect.plan import ORDER_NAMES, PICK, Plan, Upload, order_kind
 
 BACKUP = "collect_backup"
 

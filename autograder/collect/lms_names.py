@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 
-from .errors import CollectError
+from autograder.collect.errors import CollectError
 
 GRADESCOPE_METADATA = "submission_metadata.yml"
 MAX_ID_LENGTH = 80

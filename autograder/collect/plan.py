@@ -10,10 +10,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .archives import Found, printable
-from .assignments import assignments_graded_in, assignments_named
-from .lms_names import Claim, Person, blackboard_titles, claim_file, claim_folder, safe_id
-from .roster import NO_MATCH, Match, RosterIndex
+from autograder.collect.archives import Found, printable
+from autograder.collect.assignments import assignments_graded_in, assignments_named
+from autograder.collect.lms_names import Claim, Person, blackboard_titles, claim_file, claim_folder, safe_id
+from autograder.collect.roster import NO_MATCH, Match, RosterIndex
 
 PICK = "--pick FILE"
 UNCLEAR = "an assignment it does not tell (its notebooks are split between assignments; pass --assignment)"

@@ -26,9 +26,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..csv_input import read_table
-from .errors import CollectError
-from .lms_names import Person, safe_id
+from autograder.course.csv_input import read_table
+from autograder.collect.errors import CollectError
+from autograder.collect.lms_names import Person, safe_id
 
 LMS_ID_COLUMNS = {"canvas": "canvas_id", "moodle": "moodle_id", "blackboard": "blackboard_login",
                   "gradescope": "gradescope_sid"}

@@ -1,0 +1,1 @@
+"""manual: sheets and pages for grading the written answers by hand."""

@@ -1,0 +1,1 @@
+"""release: the student notebooks from the exercise sources (nbgrader), the book copies, the student kit."""

@@ -1,0 +1,1 @@
+"""sample: the shipped sample class (``submissions/``) and the script that regenerates it."""

@@ -1,0 +1,1 @@
+"""similarity: compare submissions' code and write the report of similar pairs."""
