@@ -11,8 +11,9 @@ from scipy import stats
 
 from dropout_reference import mc_dropout_predict
 
+from .batched import Member, map_in_processes, split_evenly, train_mlps
 from .data import mnist1d_split
-from .training import evaluate, make_mlp, train_classifier
+from .training import evaluate
 
 # The one recipe of chapter 4 (and of chapter 6, which reuses ``trained_mlp``).
 HIDDEN = (256, 256)
@@ -51,23 +52,72 @@ def one_thread():
         torch.set_num_threads(before)
 
 
+# Processes that train the chapter's networks (see ``batched.map_in_processes``): the machines the
+# book is built on have two cores.
+WORKERS = 2
+
+
 @functools.lru_cache(maxsize=None)
+def chapter_data(seed: int):
+    """The data set of one seed, made once per process and shared by every run with that seed."""
+    return mnist1d_split(N_TRAIN, N_TEST, seed=seed)
+
+
+def _train_members(job) -> list:
+    """Train one chunk of members as one batched model (run in a worker process)."""
+    members, epochs = job
+    data = {m.seed: chapter_data(m.seed) for m in members}
+    with one_thread():
+        return train_mlps(members, data, HIDDEN, epochs=epochs, lr=LR, batch_size=BATCH_SIZE,
+                          record_every=RECORD_EVERY)
+
+
+# (p_drop_hidden, seed, epochs, p_drop_input, ramp_from) -> (model, history), trained once per process
+_TRAINED: dict = {}
+
+
+def train_together(runs, workers: int = WORKERS) -> None:
+    """Train every run of ``runs`` (tuples of ``trained_mlp``'s arguments, in its order) not trained yet,
+    together: as batched models (``batched.train_mlps``), split over ``workers`` processes. Each run
+    gets exactly what ``trained_mlp`` alone would give it (its own data, initialisation, data order
+    and masks)."""
+    todo = [key for key in dict.fromkeys(_run_key(*run) for run in runs) if key not in _TRAINED]
+    for epochs in sorted({key[2] for key in todo}):
+        keys = [key for key in todo if key[2] == epochs]
+        members = [Member(seed, p, p_drop_input=p_in, ramp_from=ramp) for p, seed, _, p_in, ramp in keys]
+        chunks = split_evenly(members, workers)
+        results = [r for chunk in map_in_processes(_train_members, [(c, epochs) for c in chunks], workers)
+                   for r in chunk]
+        _TRAINED.update(zip(keys, results))
+
+
+def chapter_runs(p_mid: float = 0.4, p_drop_input: float = 0.2) -> list:
+    """Every run chapter 4 trains, as ``trained_mlp`` arguments: the sweep, and at ``p_mid`` the
+    variants with input dropout and with the rate ramped up from 0."""
+    sweep = [(p, s) for p in SWEEP_RATES for s in SWEEP_SEEDS]
+    with_input = [(p_mid, s, EPOCHS, p_drop_input) for s in SWEEP_SEEDS]
+    ramped = [(p_mid, s, EPOCHS, 0.0, 0.0) for s in SWEEP_SEEDS]
+    return sweep + with_input + ramped
+
+
+def _run_key(p_drop_hidden: float, seed: int, epochs: int = EPOCHS, p_drop_input: float = 0.0,
+             ramp_from: float | None = None) -> tuple:
+    return (float(p_drop_hidden), int(seed), int(epochs), float(p_drop_input),
+            None if ramp_from is None else float(ramp_from))
+
+
 def trained_mlp(p_drop_hidden: float, seed: int, epochs: int = EPOCHS, p_drop_input: float = 0.0,
                 ramp_from: float | None = None):
-    """Train (once per process) the chapter's MLP; returns ``(model, history, data)``.
+    """The chapter's MLP trained (once per process) with ``train_classifier``'s recipe; returns
+    ``(model, history, data)``. ``ramp_from`` switches on scheduled dropout: the hidden rate rises
+    linearly from ``ramp_from`` to ``p_drop_hidden`` over the epochs.
 
-    ``ramp_from`` switches on scheduled dropout: the hidden rate rises linearly from ``ramp_from``
-    to ``p_drop_hidden`` over the epochs.
+    A run not trained yet is trained alone; ``train_together`` trains many at once.
     """
-    data = mnist1d_split(N_TRAIN, N_TEST, seed=seed)
-    start = p_drop_hidden if ramp_from is None else ramp_from
-    model = make_mlp(data, start, p_drop_input=p_drop_input, hidden=HIDDEN, seed=seed)
-    schedule = None if ramp_from is None else functools.partial(linear_ramp, start=ramp_from, end=p_drop_hidden,
-                                                                epochs=epochs)
-    with one_thread():
-        history = train_classifier(model, data, epochs=epochs, lr=LR, batch_size=BATCH_SIZE, seed=seed,
-                                   schedule=schedule, record_every=RECORD_EVERY)
-    return model.eval(), history, data
+    key = _run_key(p_drop_hidden, seed, epochs, p_drop_input, ramp_from)
+    train_together([key], workers=1)
+    model, history = _TRAINED[key]
+    return model, history, chapter_data(seed)
 
 
 def recorded_epochs(history) -> np.ndarray:
@@ -92,6 +142,7 @@ def rate_sweep(p_drops=SWEEP_RATES, seeds=SWEEP_SEEDS) -> dict:
     ``best_epoch``: that epoch; ``max_acc``: the highest recorded test accuracy (early stopping on
     accuracy, also chosen on the test set).
     """
+    train_together([(p, s) for p in p_drops for s in seeds])
     keys = ("acc", "train_loss", "test_loss", "best_acc", "best_epoch", "max_acc")
     out = {k: np.zeros((len(p_drops), len(seeds))) for k in keys}
     for i, p in enumerate(p_drops):

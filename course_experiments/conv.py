@@ -15,6 +15,7 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
+from .batched import map_in_processes, split_evenly
 from .data import Split
 
 SIZE = 16
@@ -95,9 +96,31 @@ def train_cnn(kind: str, seed: int, p_drop: float = P_DROP, epochs: int = EPOCHS
     return {"curve": np.array(curve), "final": curve[-1]}
 
 
-def dropout_comparison(seeds=(0, 1, 2, 3, 4), p_drop: float = P_DROP) -> dict:
-    """Final test accuracy per (kind, seed) and the per-epoch curves, for none / element-wise / channel-wise."""
-    runs = {kind: [train_cnn(kind, s, p_drop) for s in seeds] for kind in KINDS}
+# Processes that train the comparison's networks (see ``batched.map_in_processes``).
+WORKERS = 2
+_RUNS: dict = {}   # (kind, seed, p_drop, epochs) -> train_cnn's result, from this process or a worker
+
+
+def _train_cnns(jobs) -> list:
+    """``train_cnn`` for each job, on one thread as the lessons run it (run in a worker process)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return [train_cnn(*job) for job in jobs]
+    finally:
+        torch.set_num_threads(before)
+
+
+def dropout_comparison(seeds=(0, 1, 2, 3, 4), p_drop: float = P_DROP, workers: int = WORKERS) -> dict:
+    """Final test accuracy per (kind, seed) and the per-epoch curves, for none / element-wise / channel-wise.
+
+    The runs are independent, so they are shared out over ``workers`` processes; each is ``train_cnn``
+    with its own seed, so where it runs changes no number."""
+    jobs = [(kind, int(s), float(p_drop), EPOCHS) for kind in KINDS for s in seeds]
+    todo = [job for job in jobs if job not in _RUNS]
+    chunks = split_evenly(todo, workers) if todo else []
+    _RUNS.update(zip(todo, (r for chunk in map_in_processes(_train_cnns, chunks, workers) for r in chunk)))
+    runs = {kind: [_RUNS[(kind, int(s), float(p_drop), EPOCHS)] for s in seeds] for kind in KINDS}
     return {"seeds": list(seeds), "p_drop": p_drop,
             "final": {k: np.array([r["final"] for r in v]) for k, v in runs.items()},
             "curves": {k: np.stack([r["curve"] for r in v]) for k, v in runs.items()}}
