@@ -33,7 +33,7 @@ from autograder.course.layout import Course
 
 # Errors that are a message for the user, not a bug: (module, class). A handler that raised one
 # has imported its module, so `main` looks the class up in sys.modules instead of importing it.
-USER_ERRORS = (("collect", "CollectError"), ("sandbox", "SandboxUnavailable"))
+USER_ERRORS = (("collect", "CollectError"), ("grade.sandbox", "SandboxUnavailable"))
 # The default of `similarity --min-match`; the same as similarity.MIN_MATCH, kept here so that building
 # the parser does not import NumPy and nbformat (a test holds the two equal).
 SIMILARITY_MIN_MATCH = 15
@@ -41,6 +41,14 @@ SIMILARITY_MIN_MATCH = 15
 
 def _course(args) -> Path:
     return Path(args.course).resolve()
+
+
+def _one_assignment(args, what: str) -> str | None:
+    """The one assignment a verb that takes one was given (None: not given)."""
+    chosen = list(dict.fromkeys(args.assignments or []))
+    if len(chosen) > 1:
+        sys.exit(f"error: --assignment: give one ({what}), not {', '.join(chosen)}")
+    return chosen[0] if chosen else None
 
 
 def _gradebook(args) -> Gradebook:
@@ -52,13 +60,14 @@ def _gradebook(args) -> Gradebook:
 def cmd_release(args) -> None:
     from autograder.release.notebooks import release, sync_book
 
-    unknown = [a for a in args.assignments if a not in ASSIGNMENTS]
+    unknown = [a for a in args.named if a not in ASSIGNMENTS]
     if unknown:
         sys.exit(f"error: unknown assignment(s) {', '.join(unknown)}; choose from {', '.join(ASSIGNMENTS)}")
-    paths = release(_course(args), args.assignments or tuple(ASSIGNMENTS))
+    chosen = list(dict.fromkeys([*args.named, *(args.assignments or [])]))
+    paths = release(_course(args), chosen or tuple(ASSIGNMENTS))
     print(f"released {len(paths)} notebook(s) into {_course(args) / 'release'}")
     if args.sync_book:
-        for path in sync_book(_course(args), args.assignments):
+        for path in sync_book(_course(args), chosen):
             print(f"  book copy: {path}")
 
 
@@ -66,7 +75,7 @@ def cmd_collect(args) -> None:
     from autograder.collect import collect
 
     course = _course(args)
-    got = collect(Path(args.source), course, args.assignment, roster=args.roster, latest=args.latest,
+    got = collect(Path(args.source), course, _one_assignment(args, "the assignment this export is for"), roster=args.roster, latest=args.latest,
                   timestamps=getattr(args, "timestamps", None), picks=getattr(args, "pick", None) or (),
                   allow_unmatched=getattr(args, "allow_unmatched", False), dry_run=getattr(args, "dry_run", False),
                   gradebook=getattr(args, "db", None))
@@ -245,7 +254,7 @@ def cmd_check(args) -> None:
     from autograder.grade.check import CheckError, check, report
 
     try:
-        result = check(Path(args.notebook), args.assignment, isolate=not args.no_sandbox)
+        result = check(Path(args.notebook), _one_assignment(args, "which exercise"), isolate=not args.no_sandbox)
     except CheckError as err:
         sys.exit(f"error: {err}")
     print(report(result))
@@ -257,7 +266,7 @@ def cmd_similarity(args) -> None:
 
     course = _course(args)
     handed_in = sorted({a for _, a, _ in Course(course).submissions()}, key=list(ASSIGNMENTS).index)
-    assignments = [args.assignment] if args.assignment else [a for a in handed_in if a in ASSIGNMENTS]
+    assignments = args.assignments or [a for a in handed_in if a in ASSIGNMENTS]
     if not assignments:
         sys.exit(f"error: no submissions in {course / 'submitted'}: run `dropout-grader collect` first")
     if args.top < 0:
@@ -294,7 +303,7 @@ def cmd_manual(args) -> None:
                   f"{done['pending']} written answer(s) still pending")
             return
         out = Path(args.out or _course(args) / "manual")
-        pages = write_sheets(_graded_gradebook(args).rows(), _course(args), out, args.assignment)
+        pages = write_sheets(_graded_gradebook(args).rows(), _course(args), out, args.assignments)
     except ManualError as err:
         sys.exit(f"error: {err}")
     if not pages:
@@ -318,7 +327,7 @@ def cmd_report(args) -> None:
     except CourseFileError as err:
         sys.exit(f"error: {err}")
     out = Path(args.out or _course(args) / "report")
-    pages = write_reports(_late_rows(args, rows), _course(args), out, roster=roster, assignments=args.assignment,
+    pages = write_reports(_late_rows(args, rows), _course(args), out, roster=roster, assignments=args.assignments,
                           has_policy=has_policy)
     print(f"wrote {len(pages)} report page(s) to {out} (start at {out / 'index.html'})")
 
@@ -329,7 +338,7 @@ def cmd_override(args) -> None:
     book = _graded_gradebook(args)
     try:
         if args.list or args.log:
-            lines = listing(book, args.assignment) if args.list else [describe(e) for e in book.override_log()]
+            lines = listing(book, args.assignments) if args.list else [describe(e) for e in book.override_log()]
             print("\n".join(lines) if lines else "no overrides")
             return
         if args.import_sheets:
@@ -362,22 +371,50 @@ def cmd_sample(args) -> None:
     cmd_export(argparse.Namespace(**{**vars(args), "out": None, "show": True, "allow_pending": True}))
 
 
+def _choose(meaning: str) -> argparse.ArgumentParser:
+    """The one way to choose assignments: `--assignment A` (repeatable) or `--assignments A B ...`, into
+    args.assignments; a verb that takes one says so in its handler (_one_assignment). ``meaning``: what
+    the choice does for this verb."""
+    choose = argparse.ArgumentParser(add_help=False)
+    choose.add_argument("--assignment", "--assignments", dest="assignments", action="extend", nargs="+",
+                        choices=list(ASSIGNMENTS), metavar="ASSIGNMENT", help=meaning)
+    return choose
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dropout-grader", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--course", default="course", help="the instructor's course folder (default: ./course)")
+    # Options shared by several verbs, declared once (parent parsers).
+    folder = argparse.ArgumentParser(add_help=False)
+    folder.add_argument("--course", default="course", help="the instructor's course folder (default: ./course)")
+    common = argparse.ArgumentParser(add_help=False, parents=[folder])
     common.add_argument("--db", help="gradebook URL, e.g. postgresql://user@host/db (default: SQLite in the course folder)")
+    course_file = argparse.ArgumentParser(add_help=False)
+    course_file.add_argument("--course-file", metavar="TOML",
+                             help="due dates and late policy (default: COURSE/course.toml if it exists); "
+                                  "see `dropout-grader deadlines --help`")
+    grading = argparse.ArgumentParser(add_help=False)
+    grading.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                         help="parallel graders (default: number of cores)")
+    grading.add_argument("--timeout", type=float, default=600, help="seconds allowed per submission (default: 600)")
+    grading.add_argument("--cell-timeout", type=int, default=60, help="seconds allowed per cell (default: 60)")
+    grading.add_argument("--force", action="store_true", help="grade everything again, changed or not")
+    grading.add_argument("--no-sandbox", action="store_true",
+                         help="run kernels without bubblewrap (only for submissions you trust, or where bwrap "
+                              "cannot run)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("release", parents=[common], help="generate student notebooks from the solutions",
+    p = sub.add_parser("release", parents=[common, _choose("also these (default: all)")],
+                       help="generate student notebooks from the solutions",
                        description="Build nbgrader source notebooks from solutions/exercises and generate the student versions.")
-    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
-                   help=f"which ones (default: all of {', '.join(ASSIGNMENTS)})")
+    p.add_argument("named", nargs="*", metavar="ASSIGNMENT",
+                   help=f"which ones, as with --assignment (default: all of {', '.join(ASSIGNMENTS)})")
     p.add_argument("--sync-book", action="store_true", help="also copy the student notebooks into chapters/*/exercise.ipynb")
     p.set_defaults(func=cmd_release)
 
-    p = sub.add_parser("collect", parents=[common], help="bring in a folder or .zip of submissions",
+    p = sub.add_parser("collect",
+                       parents=[common, _choose("the assignment this export is for: file every notebook under it")],
+                       help="bring in a folder or .zip of submissions",
                        description="Copy submissions into the course folder; the originals are never changed. "
                                    "Reads Canvas, Moodle, Blackboard and Gradescope exports, or one folder or "
                                    "<student>_*.ipynb file per student. Who handed a file in and when come only "
@@ -392,8 +429,6 @@ def build_parser() -> argparse.ArgumentParser:
                                    "anything was held, unmatched, unidentified or refused. Symbolic links are "
                                    "refused.")
     p.add_argument("source", help="folder or .zip exported by your LMS")
-    p.add_argument("--assignment", choices=list(ASSIGNMENTS),
-                   help="the assignment this export is for: file every notebook under it")
     p.add_argument("--roster", metavar="CSV",
                    help="class list with columns id,name,email and optionally canvas_id, moodle_id, "
                         "blackboard_login, gradescope_sid: students are matched by those LMS ids first, then "
@@ -420,28 +455,23 @@ def build_parser() -> argparse.ArgumentParser:
                         "[lms] timezone")
     p.set_defaults(func=cmd_collect)
 
-    p = sub.add_parser("grade", parents=[common], help="autograde every new or changed submission in parallel",
+    p = sub.add_parser("grade", parents=[common, grading],
+                       help="autograde every new or changed submission in parallel",
                        description="Each submission runs in a fresh kernel inside a bubblewrap sandbox (no "
                                    "network, read-only file system, course and solutions hidden, an unprivileged "
                                    "user, memory/process/time limits). Points come from a trusted checker that "
                                    "sees only the data the hidden tests collected from the student's functions. "
                                    "Unchanged submissions are not graded again, so an interrupted run can simply "
                                    "be restarted.")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel graders (default: number of cores)")
-    p.add_argument("--timeout", type=float, default=600, help="seconds allowed per submission (default: 600)")
-    p.add_argument("--cell-timeout", type=int, default=60, help="seconds allowed per cell (default: 60)")
-    p.add_argument("--force", action="store_true", help="grade everything again, changed or not")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="grade on a Dask distributed cluster over TLS (e.g. tls://10.0.0.5:8786); its workers "
                         "must see the course folder at the same path")
     p.add_argument("--tls-ca-file", metavar="PEM", help="with --scheduler: the CA that signed the cluster's certificates")
     p.add_argument("--tls-cert", metavar="PEM", help="with --scheduler: this client's certificate")
     p.add_argument("--tls-key", metavar="PEM", help="with --scheduler: this client's private key")
-    p.add_argument("--no-sandbox", action="store_true",
-                   help="run kernels without bubblewrap (only for submissions you trust, or where bwrap cannot run)")
     p.set_defaults(func=cmd_grade)
 
-    p = sub.add_parser("feedback", parents=[common], help="write an HTML feedback page per student",
+    p = sub.add_parser("feedback", parents=[common, course_file], help="write an HTML feedback page per student",
                        description="Per student: points per function, what failed in words, and their notebook "
                                    "with the visible tests. Hidden tests are shown only with --show-hidden.")
     p.add_argument("--out", help="folder for the pages (default: COURSE/feedback_html, or "
@@ -449,12 +479,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-hidden", action="store_true",
                    help="instructor view: also show hidden test code and full test tracebacks "
                         "(never send these pages to students)")
-    p.add_argument("--course-file", metavar="TOML",
-                   help="due dates and late policy (default: COURSE/course.toml if it exists); "
-                        "see `dropout-grader deadlines --help`")
     p.set_defaults(func=cmd_feedback)
 
-    p = sub.add_parser("export", parents=[common], help="write grades.csv, grades.json, a score plot and LMS imports",
+    p = sub.add_parser("export",
+                       parents=[common, _choose("with --roster: also these assignments, even if nobody handed them in"), course_file],
+                       help="write grades.csv, grades.json, a score plot and LMS imports",
                        description="CSV: one row per student and function, with the reason for every lost point "
                                    "(and every override, with its reason), a late_penalty row where the course "
                                    "file's late policy took points, and a flag every submission of an assignment "
@@ -469,8 +498,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="class list with columns id,name,email (as for collect): fills names, ids and emails in "
                         "the LMS files, and gives each roster student 0 points, 'no submission', for each "
                         "assignment they handed nothing in for")
-    p.add_argument("--assignments", nargs="+", choices=list(ASSIGNMENTS), metavar="ASSIGNMENT",
-                   help="with --roster: also these assignments, even if nobody handed them in")
     p.add_argument("--allow-pending", action="store_true",
                    help="export even though written answers are still pending (a WARNING says how many; without "
                         "this, export refuses and writes nothing)")
@@ -478,9 +505,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scale the Moodle worksheets' grades to this maximum grade (Moodle reads a grade on the "
                         "assignment's own scale, 100 by default); per assignment: [moodle] max = { ch02 = 100 } "
                         "in the course file. Unscaled worksheets are raw points, with a warning")
-    p.add_argument("--course-file", metavar="TOML",
-                   help="due dates and late policy (default: COURSE/course.toml if it exists); "
-                        "see `dropout-grader deadlines --help`")
     p.set_defaults(func=cmd_export)
 
     from autograder.course.deadlines import __doc__ as course_file_doc
@@ -493,7 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--course-file", metavar="TOML", help="the course file (default: COURSE/course.toml)")
     p.set_defaults(func=cmd_deadlines)
 
-    p = sub.add_parser("manual", parents=[common], help="grade written answers: pages to read, sheets to fill, import",
+    p = sub.add_parser("manual",
+                       parents=[common, _choose("only these assignments (default: all with written answers)")],
+                       help="grade written answers: pages to read, sheets to fill, import",
                        description="Without --import: for each assignment and written question, write into "
                                    "COURSE/manual/ a page with the question, the model answer and every "
                                    "student's answer side by side, and a CSV sheet (student, assignment, "
@@ -509,12 +535,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "answers whose text did not change; a changed answer goes back to pending.")
     p.add_argument("--import", dest="import_sheets", nargs="+", metavar="CSV",
                    help="filled-in sheet(s) to record in the gradebook")
-    p.add_argument("--assignment", action="append", choices=list(ASSIGNMENTS),
-                   help="only this assignment (repeat for more; default: all with written answers)")
     p.add_argument("--out", help="folder for the pages and sheets (default: COURSE/manual)")
     p.set_defaults(func=cmd_manual)
 
-    p = sub.add_parser("report", parents=[common], help="write a class report page per assignment",
+    p = sub.add_parser("report",
+                       parents=[common, _choose("only these assignments (default: every assignment graded or collected)"), course_file],
+                       help="write a class report page per assignment",
                        description="One HTML page per assignment in COURSE/report/: score distribution (after "
                                    "late penalties and overrides, as exported; before penalties too), late "
                                    "students with their penalty, mean "
@@ -524,15 +550,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--roster", metavar="CSV",
                    help="class list with columns id,name,email (as for collect): its students with no "
                         "submission are listed")
-    p.add_argument("--assignment", action="append", choices=list(ASSIGNMENTS),
-                   help="only this assignment (repeat for more; default: every assignment graded or collected)")
     p.add_argument("--out", help="folder for the pages (default: COURSE/report)")
-    p.add_argument("--course-file", metavar="TOML",
-                   help="due dates and late policy (default: COURSE/course.toml if it exists): scores are shown "
-                        "after late penalties, as exported, and late students are listed")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("override", parents=[common], help="change a graded function's points for one submission",
+    p = sub.add_parser("override", parents=[common, _choose("with --list: only these assignments")],
+                       help="change a graded function's points for one submission",
                        description=textwrap.fill("Set the points of one graded function of one submission (a regrade request, "
                                    "a zero for copying), with a required reason the student reads on the feedback "
                                    "page. The score used everywhere (export, LMS files, feedback, report) is the "
@@ -563,21 +585,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true",
                    help="list the overrides in force, marking those a regrade left for review")
     p.add_argument("--log", action="store_true", help="print the whole audit log, oldest first")
-    p.add_argument("--assignment", action="append", choices=list(ASSIGNMENTS),
-                   help="with --list: only this assignment (repeat for more)")
     p.set_defaults(func=cmd_override)
 
-    p = sub.add_parser("check", help="grade one notebook here, with the hidden tests, and print why points were lost",
+    p = sub.add_parser("check", parents=[_choose("which exercise (default: read from the notebook)")],
+                       help="grade one notebook here, with the hidden tests, and print why points were lost",
                        description="For self-learners with the repository: releases the notebook's exercise into "
                                    "a throwaway course, grades the notebook in the sandbox exactly as the "
                                    "instructor's grader does, and prints points and reasons per function.")
     p.add_argument("notebook", help="your exercise notebook, e.g. ch02/exercise.ipynb")
-    p.add_argument("--assignment", choices=list(ASSIGNMENTS), help="which exercise (default: read from the notebook)")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run without bubblewrap (fine for your own notebook on your own machine)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("similarity", help="compare every pair of submissions' own code; HTML and CSV report",
+    p = sub.add_parser("similarity",
+                       parents=[folder, _choose("which assignments (default: every assignment with submissions)")],
+                       help="compare every pair of submissions' own code; HTML and CSV report",
                        description="For each pair of students, the share of their own code (answer cells and "
                                    "cells they added; never the given code, the tests or the released stub) that "
                                    "lies in runs of code they share. Names, numbers and strings are replaced by "
@@ -586,9 +608,6 @@ def build_parser() -> argparse.ArgumentParser:
                                    "side, matching regions highlighted; offline, no script) and "
                                    "OUT/<assignment>.csv (every pair). A high share is a reason to read two "
                                    "notebooks, not a finding. Submissions are only read.")
-    p.add_argument("--course", default="course", help="the instructor's course folder (default: ./course)")
-    p.add_argument("--assignment", choices=list(ASSIGNMENTS),
-                   help="which assignment (default: every assignment with submissions)")
     p.add_argument("--out", help="folder for the reports (default: COURSE/similarity)")
     p.add_argument("--top", type=int, default=20, help="pairs shown side by side in the HTML (default: 20)")
     p.add_argument("--min-match", type=int, default=SIMILARITY_MIN_MATCH, metavar="TOKENS",
@@ -597,12 +616,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "line of code; lower finds more and noisier matches)")
     p.set_defaults(func=cmd_similarity)
 
-    p = sub.add_parser("sample", parents=[common], help="grade the shipped sample class end to end",
+    p = sub.add_parser("sample", parents=[common, grading], help="grade the shipped sample class end to end",
                        description="release + collect autograder/sample/submissions + grade + feedback + export.")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel graders")
-    p.add_argument("--timeout", type=float, default=600, help="seconds allowed per submission")
-    p.add_argument("--force", action="store_true", help="grade everything again")
-    p.add_argument("--no-sandbox", action="store_true", help="run kernels without bubblewrap")
     p.set_defaults(func=cmd_sample)
     return parser
 

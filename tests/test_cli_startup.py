@@ -77,3 +77,26 @@ def test_an_unexpected_error_is_not_swallowed(monkeypatch):
     monkeypatch.setattr(cli, "cmd_deadlines", broken)
     with pytest.raises(KeyError):
         cli.main(["deadlines"])
+
+
+@pytest.mark.parametrize("argv", [
+    ["report", "--assignment", "ch02", "--assignment", "ch03"],   # repeated, as manual, report and override took it
+    ["export", "--assignments", "ch02", "ch03"],                  # listed, as export took it
+    ["similarity", "--assignment", "ch02", "ch03"],
+])
+def test_every_verb_chooses_assignments_the_same_way(argv):
+    assert cli.build_parser().parse_args(argv).assignments == ["ch02", "ch03"]
+
+
+def test_a_verb_that_takes_one_assignment_refuses_two(tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["collect", str(tmp_path), "--course", str(tmp_path / "course"), "--assignment", "ch02", "ch03"])
+    assert "give one" in str(exit_.value)
+
+
+def test_the_shared_options_reach_every_verb_that_had_them():
+    parser = cli.build_parser()
+    assert parser.parse_args(["sample", "--jobs", "1", "--no-sandbox", "--db", "sqlite://"]).jobs == 1
+    assert parser.parse_args(["grade", "--cell-timeout", "5", "--course", "c"]).cell_timeout == 5
+    assert parser.parse_args(["feedback", "--course-file", "x.toml"]).course_file == "x.toml"
+    assert parser.parse_args(["similarity", "--course", "c"]).course == "c"

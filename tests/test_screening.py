@@ -230,3 +230,11 @@ def test_the_seed_runs_just_before_the_first_hidden_test_and_the_kept_notebook_s
     assert not any(GRADER_CELL in c.metadata for c in kept.cells)
     assert cells_before_hidden_code(kept) == seed_at  # the test cell that followed the seed now has its index
     assert "BEGIN HIDDEN TESTS" in kept.cells[seed_at].source
+
+
+def test_the_rules_fingerprint_reads_every_grader_stage():
+    """The stages it names exist (a renamed stage would crash every `grade`, and kernel tests alone would see it)."""
+    from autograder.grade.pipeline import _rules_fingerprint
+
+    _rules_fingerprint.cache_clear()
+    assert len(_rules_fingerprint()) == 64

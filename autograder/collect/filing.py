@@ -19,6 +19,7 @@ from pathlib import Path
 
 from autograder.course import submission_info
 from autograder.course.deadlines import TRUSTED_SOURCES
+from autograder.course.files import write_atomically
 from autograder.course.layout import NOTEBOOK, Course
 from autograder.course.submission_info import SubmissionInfo
 from autograder.collect.archives import CHUNK
@@ -280,16 +281,8 @@ def _hold_for_two_grades(plan: Plan, course: Path, folder: str, student: str, as
 
 def _replace_atomically(staged: Path, target: Path) -> None:
     """Copy into a new file beside ``target``, then rename it: a grader never sees half a copy."""
-    partial = target.with_name(f".collect-{os.getpid()}-{secrets.token_hex(4)}")
-    # Mode 0o666 less the umask, as a plain copy would get (a NamedTemporaryFile is always 0o600).
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as out, staged.open("rb") as src:
-            shutil.copyfileobj(src, out, CHUNK)
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with staged.open("rb") as src:
+        write_atomically(target, lambda out: shutil.copyfileobj(src, out, CHUNK), prefix=".collect")
 
 
 class Backup:

@@ -20,8 +20,9 @@ def nbgrader_meta(cell) -> dict:
 
 
 def _meta(cell_or_meta) -> dict:
-    """Accepts a cell or its nbgrader metadata."""
-    if isinstance(cell_or_meta, dict) and not {"metadata", "cell_type", "source"} & cell_or_meta.keys():
+    """Accepts a cell (it has "metadata", which nbgrader's metadata never has) or its nbgrader metadata
+    (which may have "cell_type" and "source": nbgrader's schema 3 records both)."""
+    if isinstance(cell_or_meta, dict) and "metadata" not in cell_or_meta:
         return cell_or_meta
     return nbgrader_meta(cell_or_meta)
 

@@ -6,6 +6,13 @@ import io
 from pathlib import Path
 
 
+def delimiter_of(text: str) -> str:
+    """"," as the grader writes CSV; ";" when the header holds ";" and no ",": a spreadsheet of a
+    decimal-comma locale saved it."""
+    header = text.split("\n", 1)[0]
+    return ";" if ";" in header and "," not in header else ","
+
+
 def read_table(path: Path, columns: tuple[str, ...], what: str, error=ValueError, semicolons: bool = False):
     """``(reader, header)`` for a CSV whose first line names ``columns`` (any case, any order, more allowed).
 
@@ -26,10 +33,7 @@ def read_table(path: Path, columns: tuple[str, ...], what: str, error=ValueError
         raise error(f"the {what} {path} is not UTF-8 text (line {line} has the byte 0x{raw[err.start]:02x}); "
                     f"save it again as \"CSV UTF-8\" (Excel: Save As > CSV UTF-8; LibreOffice: "
                     f"character set Unicode (UTF-8))") from err
-    # A spreadsheet of a decimal-comma locale saves with ";": read so where the caller allows it.
-    header_line = text.split("\n", 1)[0]
-    delimiter = ";" if semicolons and ";" in header_line and "," not in header_line else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter_of(text) if semicolons else ",")
     header = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
     absent = [c for c in columns if c not in header]
     if absent:

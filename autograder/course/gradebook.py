@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypedDict
 
 import sqlalchemy as sa
 
@@ -28,7 +29,7 @@ RESULTS = sa.Table(
     sa.Column("written", sa.Text, nullable=True),    # JSON: written answers waiting for (or given) manual points
     sa.Column("seconds", sa.Float, nullable=True),   # wall time of the grading (None: graded before it was kept)
 )
-# The audit log of overrides (see overrides.py): appended, never edited; a regrade leaves it alone.
+# The audit log of overrides (see grade/overrides.py): appended, never edited; a regrade leaves it alone.
 OVERRIDES = sa.Table(
     "overrides", METADATA,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -45,6 +46,24 @@ OVERRIDES = sa.Table(
     sa.Column("author", sa.String(200), nullable=False),
     sa.Column("at", sa.String(40), nullable=False),           # ISO 8601, UTC
 )
+
+
+class GradeRow(TypedDict, total=False):
+    """One graded submission as every verb reads it (:meth:`Gradebook.rows`).
+
+    ``functions`` is the only copy of the per-function verdicts (the table's ``details`` column,
+    decoded); the rest of the grader adds keys to a copy (the late penalty, a missing student's row),
+    never to the gradebook. A dict, not a dataclass, because the rows are written out as JSON as they are.
+    """
+    student: str
+    assignment: str
+    sha256: str
+    score: float
+    max_score: float
+    functions: dict[str, dict]   # grade id -> {"points", "max_points", "reason", ...}
+    flags: list[str]             # the screening's, for the instructor's review
+    written: dict[str, dict]     # question -> {"points", "max_points", "status", "answer", ...}
+    seconds: float | None
 
 
 def default_url(course: Path) -> str:
@@ -110,12 +129,14 @@ class Gradebook:
                          .values(student=new))
             yield
 
-    def rows(self, overrides: bool = True) -> list[dict]:
+    def rows(self, overrides: bool = True) -> list[GradeRow]:
         """Every graded submission; with ``overrides`` (the default) the overrides in force applied (overrides.py)."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(RESULTS).order_by(RESULTS.c.student, RESULTS.c.assignment)).mappings().all()
-        found = [{**row, "functions": json.loads(row["details"]), "flags": json.loads(row["flags"] or "[]"),
-                  "written": json.loads(row["written"] or "{}")} for row in rows]
+        found = [GradeRow(student=row["student"], assignment=row["assignment"], sha256=row["sha256"],
+                          score=row["score"], max_score=row["max_score"], functions=json.loads(row["details"]),
+                          flags=json.loads(row["flags"] or "[]"), written=json.loads(row["written"] or "{}"),
+                          seconds=row["seconds"]) for row in rows]
         if not overrides:
             return found
         from autograder.grade.overrides import apply

@@ -18,13 +18,12 @@ time is the file's own) and ``file-mtime`` (the file's own time, which an LMS ma
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder.course.deadlines import parse_time
+from autograder.course.files import write_bytes_atomically
 from autograder.course.layout import Course
 from autograder.course.layout import ASSIGNMENTS
 from autograder.course.csv_input import read_table
@@ -82,15 +81,7 @@ def from_epoch(seconds: float | None) -> datetime | None:
 
 def write(path: Path, info: SubmissionInfo) -> None:
     """Write beside the notebook through a new file and a rename: never half a file, never through a link."""
-    partial = path.with_name(f".submission-{os.getpid()}-{secrets.token_hex(4)}")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(info.to_json())
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    write_bytes_atomically(path, info.to_json().encode("utf-8"), prefix=".submission")
 
 
 def read(course: Path, student: str, assignment: str) -> SubmissionInfo | None:

@@ -31,6 +31,7 @@ from autograder.grade import rebuild
 from autograder.grade.flags import flags as code_flags
 from autograder.grade import score
 from autograder.grade.execute import execute, fit_to_size
+from autograder.course.files import write_bytes_atomically
 from autograder.course.layout import Course
 from autograder.grade.limits import KEPT_NOTEBOOK_LIMIT, WORKER_ADDRESS_LIMIT, WORKER_MEMORY_LIMIT, owner_alive, remove_stale_cgroups
 from autograder.grade.scheduling import OUT_OF_MEMORY
@@ -51,7 +52,7 @@ def _rules_fingerprint() -> str:
     for package in (dropout_checks, dropout_collect, dropout_kit):
         for module in sorted(Path(package.__file__).parent.glob("*.py")):
             digest.update(module.read_bytes())
-    for name in ("rebuild.py", "score.py", "executor.py", "sandbox.py"):
+    for name in ("rebuild.py", "flags.py", "score.py", "execute.py", "sandbox.py"):
         digest.update((Path(__file__).parent / name).read_bytes())
     return digest.hexdigest()
 
@@ -138,10 +139,9 @@ def grade_submission(course_root: Path, student: str, assignment: str, notebook:
 def _keep(notebook: nbformat.NotebookNode, target: Path) -> None:
     """Write atomically into the course folder (which no kernel can see)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     # Lone surrogates in a student's output cannot be UTF-8: replaced, not fatal.
-    partial.write_bytes(nbformat.writes(fit_to_size(notebook, KEPT_NOTEBOOK_LIMIT)).encode("utf-8", "replace"))
-    os.replace(partial, target)
+    data = nbformat.writes(fit_to_size(notebook, KEPT_NOTEBOOK_LIMIT)).encode("utf-8", "replace")
+    write_bytes_atomically(target, data, prefix=f".{target.name}")
 
 
 def remove_stale_scratch() -> None:

@@ -39,6 +39,7 @@ from tqdm import tqdm
 from autograder.feedback import notebook_view
 from autograder.export.grades import _FORMULA_START, spreadsheet_safe
 from autograder.feedback.pages import page_stem
+from autograder.course.csv_input import delimiter_of
 from autograder.course.layout import Course
 from autograder.feedback.safe_html import escape, markdown, note, page, pre
 from autograder.manual.written import answer_digest, digest_matches, unanswered
@@ -180,12 +181,6 @@ def _unspreadsheet(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
 
 
-def _delimiter(text: str) -> str:
-    """"," as the grader writes sheets; ";" when a spreadsheet of a decimal-comma locale saved one."""
-    header = text.split("\n", 1)[0]
-    return ";" if ";" in header and "," not in header else ","
-
-
 def _as_written(record: dict, delimiter: str) -> dict:
     """A line's cells stripped and without the formula guard; "0,5" points read as 0.5 where "," is no delimiter."""
     cells = {column: _unspreadsheet((value or "").strip()) if isinstance(value, str) else ""
@@ -207,11 +202,11 @@ def _unsaved_work(path: Path, rows: list[dict]) -> str | None:
     """Why the sheet at ``path`` holds grades the gradebook lacks (None: writing it again loses nothing)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
-        records = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text)))
+        records = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter_of(text)))
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         return f"it cannot be read ({err})"
     index, keys = {(r["student"], r["assignment"]): r for r in rows}, _keys(rows)
-    for record in map(lambda r: _as_written(r, _delimiter(text)), records):
+    for record in map(lambda r: _as_written(r, delimiter_of(text)), records):
         points, comment = record.get("points", ""), record.get("comment", "")
         row, question = keys.get(record.get("row_key", ""), (None, None))
         if row is None:  # no key, or one the gradebook does not know: by name, as the sheet has it
@@ -375,7 +370,7 @@ def read_sheets(paths, rows: list[dict]) -> tuple[dict, list[str]]:
         except (OSError, UnicodeDecodeError) as err:
             problems.append(f"{path}: cannot be read ({err})")
             continue
-        delimiter = _delimiter(text)
+        delimiter = delimiter_of(text)
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         try:
             header = [cell.strip() for cell in next(reader, [])]

@@ -32,6 +32,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from autograder.course.files import write_bytes_atomically
 from autograder.course.layout import ASSIGNMENTS, CHAPTERS, REPO
 
 KIT_NAME = "dropout-student-kit"
@@ -246,9 +247,7 @@ def build_kit(out: Path = DEFAULT_OUT) -> Path:
     if target.exists() and target.read_bytes() == data:
         return target
     out.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".zip.partial")
-    partial.write_bytes(data)
-    partial.replace(target)
+    write_bytes_atomically(target, data, prefix=f".{target.name}")
     return target
 
 

@@ -1,7 +1,7 @@
 """How much of their own code two students share, for every pair of submissions of an assignment.
 
 Only what a student wrote is compared: each submission is rebuilt on the release
-(``screening.read``) and its answer cells and added code cells are kept; the given code, the
+(``grade.rebuild.read``) and its answer cells and added code cells are kept; the given code, the
 tests and the released stub text, which every submission shares, are boilerplate and count for
 no one. The code is normalised (``code_tokens``: renaming and reformatting hide nothing) and
 fingerprinted with copydetect, which finds the runs of at least ``min_match`` tokens two
