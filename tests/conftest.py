@@ -55,13 +55,14 @@ SIGNALS = {
 # Looked for in the module's top-level code too (`from book_pages import ...`); the others only in the
 # functions a test runs, since a top-level import of `grade_all` does not make every test grade.
 MODULE_WIDE = {"book"}
-# Slow without a kernel, a browser, the book or a service: `module` or `module::test` -> why.
+# Slow without a kernel, a browser, the book or a service: `module` or `module::test` -> why (the module's
+# path under tests/).
 # (Measured with --durations on 2 busy cores; the fast tier aims at under 3 minutes.)
 SLOW = {
-    "test_hidden_checks_flake.py": "runs every verdict on hundreds of seeds (minutes)",
-    "test_verdicts_torch.py::test_the_statistical_checks_hold_for_correct_code_over_repeated_runs":
+    "checks/test_hidden_checks_flake.py": "runs every verdict on hundreds of seeds (minutes)",
+    "checks/test_verdicts_torch.py::test_the_statistical_checks_hold_for_correct_code_over_repeated_runs":
         "repeats the statistical checks on many runs",
-    "test_kit_checks.py::test_the_kit_imports_nothing_instructor_side": "imports the kit in fresh interpreters",
+    "kit/test_kit_checks.py::test_the_kit_imports_nothing_instructor_side": "imports the kit in fresh interpreters",
 }
 SERIAL_GROUP = "grading"
 
@@ -89,7 +90,8 @@ def tiers_of(item) -> set[str]:
         return set()
     module = Path(item.fspath)
     tiers = tiers_by_code(module, item.originalname, item.fixturenames)
-    if module.name in SLOW or f"{module.name}::{item.originalname}" in SLOW:
+    name = module.relative_to(TESTS).as_posix() if module.is_relative_to(TESTS) else module.name
+    if name in SLOW or f"{name}::{item.originalname}" in SLOW:
         tiers.add("slow")
     return tiers
 

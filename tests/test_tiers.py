@@ -78,7 +78,7 @@ def test_a_module_that_reads_the_built_book_is_in_the_book_tier(tmp_path):
 
 def test_every_tiers_pattern_still_finds_tests_in_this_suite():
     """A pattern that matches no test any more names an entry point that was renamed or moved."""
-    sources = "\n".join(path.read_text() for path in TESTS.glob("test_*.py") if path.name != "test_tiers.py")
+    sources = "\n".join(path.read_text() for path in TESTS.rglob("test_*.py") if path.name != "test_tiers.py")
     for tier, pattern in SIGNALS.items():
         assert pattern.search(sources), f"SIGNALS[{tier!r}] matches no test: update it in tests/conftest.py"
 

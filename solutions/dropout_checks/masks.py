@@ -17,7 +17,7 @@ their mean lies within ``hoeffding(n) = sqrt(ln(2 / DELTA) / (2 n))`` of its exp
 with probability below ``DELTA = 1e-11``: a correct mask fails a test with probability
 < 1e-11, whatever its size. :data:`SLACK` widens each test by 1e-6 for generators that round
 the keep probability (float32 uniforms shift it by < 6e-8), so the bound holds for them too.
-``tests/test_hidden_checks_flake.py`` adds these up over a whole class.
+``tests/checks/test_hidden_checks_flake.py`` adds these up over a whole class.
 
 Every test goes through :func:`dropout_kit.properties.rate_test` (shared with the visible
 checks, as are :data:`SLACK`, :func:`kept_fraction` and :func:`shared_along`), so counting its
@@ -75,7 +75,7 @@ def constant_along(kept, axis: int) -> bool:
     whole batch, or one decision per sample. Exact, and practically impossible for a correct mask:
     each of the ``m`` lines of ``n`` entries is constant with probability ``q**n + p_drop**n``, so all
     are with probability ``(q**n + p_drop**n)**m``, below 1e-70 at every size the hidden tests use
-    (``tests/test_mask_statistics.py`` checks it), far inside the budget of the rate tests.
+    (``tests/checks/test_mask_statistics.py`` checks it), far inside the budget of the rate tests.
     """
     kept = np.asarray(kept, dtype=bool)
     return kept.shape[axis] >= 2 and shared_along(kept, (axis,))

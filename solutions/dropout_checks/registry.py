@@ -7,7 +7,7 @@ student kit, and the name of the reference implementation that must get full mar
 
 What is derived from it: :data:`dropout_checks.VERDICTS` (the trusted checker's table), and the
 tests' tables of collectors, reference answers and grade ids. What is checked against it (by
-``tests/test_registry.py``, which fails on a function registered in one place and missing in
+``tests/checks/test_registry.py``, which fails on a function registered in one place and missing in
 another): every graded cell in ``solutions/exercises/chNN.md``, which must read
 :meth:`GradedFunction.test_cell` (the hidden call, then the visible one), and the points of its
 ``grade:<id>:<points>`` tag; the grade ids and points of the book's released notebooks; the kit's

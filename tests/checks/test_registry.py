@@ -163,7 +163,7 @@ def test_the_collector_and_the_verdict_read_the_row_s_plan(row):
 
 def test_every_registered_function_has_a_classic_mistake_that_loses_it():
     missing = {row.grade_id for row in GRADED_FUNCTIONS} - _mistaken_grade_ids()
-    assert not missing, f"no classic-mistake test in tests/test_verdicts_*.py makes these lose: {sorted(missing)}"
+    assert not missing, f"no classic-mistake test in tests/checks/test_verdicts_*.py makes these lose: {sorted(missing)}"
 
 
 @pytest.mark.parametrize("row", [r for r in GRADED_FUNCTIONS if r.reference], ids=lambda r: "/".join(r.key))

@@ -1,6 +1,6 @@
 """The class report on hand-made gradebook rows: reasons grouped and counted, who is missing or at zero, the page.
 
-The report of the real sample class is checked at the end of tests/test_grader.py.
+The report of the real sample class is checked at the end of tests/grade/test_grader.py.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from autograder import cli
 from autograder.report.class_report import missing_and_zeroed, normalise_reason, pending_written, reason_groups
 from autograder.course.gradebook import Gradebook
-from test_report import assert_inert
+from inert_html import assert_inert
 
 SCALE = "inverted_dropout_forward: kept units were multiplied by 1; with p_drop={p} inverted dropout scales them by " \
         "1/(1-p_drop) = {s}"

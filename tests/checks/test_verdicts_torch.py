@@ -513,7 +513,7 @@ def test_metric_mistakes_lose(grade_id, fn, words):
     loses(grade_id, fn, *words)
 
 
-# grade_id -> its classic mistakes, each run by a test above; tests/test_registry.py checks that every
+# grade_id -> its classic mistakes, each run by a test above; tests/checks/test_registry.py checks that every
 # registered function of chapters 4 and 6 has some.
 MISTAKES_BY_FUNCTION = {"train_epoch": TRAIN_EPOCH_MISTAKES, "evaluate": EVALUATE_MISTAKES,
                         "enable_mc_dropout": CONTEXT_MISTAKES, "mc_dropout_predict": PREDICT_MISTAKES,

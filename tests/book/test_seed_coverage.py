@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEED_POINTS = ROOT / "chapters" / "seed_points.toml"
 TABLE = tomllib.loads(SEED_POINTS.read_text())
 SOURCES, POINTS = TABLE["sources"], TABLE["point"]

@@ -5,7 +5,7 @@ import pytest
 
 from lesson_prose import hand_typed_numbers, lesson_files, prose
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("lesson", lesson_files(ROOT), ids=lambda p: p.parent.name)

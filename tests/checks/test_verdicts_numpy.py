@@ -92,7 +92,7 @@ def test_the_exercise_solution_gets_full_marks(key, reference_payloads):
     assert judge(*key, reference_payloads[key]).passed
 
 
-# The reference package's own functions get full marks: tests/test_registry.py (every row's reference).
+# The reference package's own functions get full marks: tests/checks/test_registry.py (every row's reference).
 
 
 class ValueProblem(ValueError):

@@ -22,7 +22,7 @@ from autograder.manual.sheets import COLUMNS, ManualError, import_sheets, model_
 from autograder.release.notebooks import release
 from autograder.release.sources import written_points
 from autograder.manual.written import answer_digest
-from test_report import assert_inert
+from inert_html import assert_inert
 
 QUESTIONS = sorted(written_points("ch02"))          # q_dropout_variance, q_test_time_scaling
 Q = "q_test_time_scaling"
