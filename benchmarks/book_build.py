@@ -30,6 +30,20 @@ def child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def slowest_cells(notebook, n: int = 3) -> str:
+    """The ``n`` longest-running code cells (nbclient records when each started and replied)."""
+    from datetime import datetime
+
+    times = []
+    for i, cell in enumerate(notebook.cells):
+        stamps = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in stamps and "shell.execute_reply" in stamps:
+            start, end = (datetime.fromisoformat(stamps[k].replace("Z", "+00:00"))
+                          for k in ("iopub.execute_input", "shell.execute_reply"))
+            times.append(((end - start).total_seconds(), i))
+    return ", ".join(f"cell {i} {t:.1f} s" for t, i in sorted(times, reverse=True)[:n])
+
+
 def time_lessons() -> float:
     import jupytext
     import nbclient
@@ -43,7 +57,7 @@ def time_lessons() -> float:
                                 resources={"metadata": {"path": str(path.parent)}}).execute()
         wall, cpu = time.perf_counter() - wall, child_cpu() - cpu
         total += wall
-        print(f"{str(path.relative_to(ROOT)):<32} {wall:8.1f} {cpu:8.1f}")
+        print(f"{str(path.relative_to(ROOT)):<32} {wall:8.1f} {cpu:8.1f}   slowest cells: {slowest_cells(notebook)}")
     print(f"{'all lessons':<32} {total:8.1f}")
     return total
 
