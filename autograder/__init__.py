@@ -1,4 +1,9 @@
-"""The instructor's grading pipeline around nbgrader: release, collect, grade, feedback, export."""
+"""The instructor's grading pipeline around nbgrader, one subpackage per verb.
+
+``course`` (what every verb shares: layout, cells, gradebook, files), ``release``, ``collect``,
+``grade``, ``manual``, ``export``, ``feedback``, ``report``, ``similarity``, ``sample``; ``cli``
+is ``dropout-grader``.
+"""
 import sys
 
 # jsonschema (imported by nbformat) builds an IRI grammar with `rfc3987_syntax` at import, about

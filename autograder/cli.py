@@ -28,8 +28,7 @@ from pathlib import Path
 # Only light modules at the top: `--help` and argument errors must answer in well under a second.
 # Each verb imports its own modules (nbformat, nbgrader, SQLAlchemy, NumPy, ...) inside its handler;
 # tests/test_cli_startup.py fails if a heavy module is imported while the parser is built.
-from autograder.course.layout import ASSIGNMENTS, SAMPLE_CLASS
-from autograder.course.layout import Course
+from autograder.course.layout import ASSIGNMENTS, Course, SAMPLE_CLASS
 
 # Errors that are a message for the user, not a bug: (module, class). A handler that raised one
 # has imported its module, so `main` looks the class up in sys.modules instead of importing it.

@@ -28,8 +28,7 @@ from pathlib import Path
 
 from autograder.course import submission_info
 from autograder.course.deadlines import CourseFileError, load_course_file
-from autograder.course.layout import Course
-from autograder.course.layout import ASSIGNMENTS
+from autograder.course.layout import ASSIGNMENTS, Course
 from autograder.collect.archives import LIMITS, Limits, harvest_folder, harvest_zip, printable, stage, unwrap
 from autograder.collect.assignments import assignments_graded_in, assignments_named
 from autograder.collect.errors import CollectError

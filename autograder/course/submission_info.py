@@ -24,8 +24,7 @@ from pathlib import Path
 
 from autograder.course.deadlines import parse_time
 from autograder.course.files import write_bytes_atomically
-from autograder.course.layout import Course
-from autograder.course.layout import ASSIGNMENTS
+from autograder.course.layout import ASSIGNMENTS, Course
 from autograder.course.csv_input import read_table
 
 SOURCES = ("timestamps.csv", "gradescope", "blackboard", "canvas-late-marker", "file-mtime")

@@ -27,15 +27,13 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.grade import rebuild
+from autograder.grade import rebuild, score
 from autograder.grade.flags import flags as code_flags
-from autograder.grade import score
 from autograder.grade.execute import execute, fit_to_size
 from autograder.course.files import write_bytes_atomically
-from autograder.course.layout import Course
+from autograder.course.layout import Course, REPO, SOURCES
 from autograder.grade.limits import KEPT_NOTEBOOK_LIMIT, WORKER_ADDRESS_LIMIT, WORKER_MEMORY_LIMIT, owner_alive, remove_stale_cgroups
 from autograder.grade.scheduling import OUT_OF_MEMORY
-from autograder.course.layout import REPO, SOURCES
 
 SCRATCH_PREFIX = "dropout-grade-"  # then the worker's PID (see remove_stale_scratch)
 GRADER_VERSION = "4"               # bump when a change here should regrade everything

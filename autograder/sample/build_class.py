@@ -15,9 +15,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course.layout import SAMPLE_CLASS
+from autograder.course.layout import Course, SAMPLE_CLASS
 from autograder.release.sources import SOURCES, source_notebook
-from autograder.course.layout import Course
 from autograder.course.cells import is_solution
 
 SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION\n|^[ \t]*### END SOLUTION\n?", re.MULTILINE)

@@ -18,9 +18,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder.feedback.pages import GRADED_CACHE
+from autograder.feedback.pages import GRADED_CACHE, feedback
 from autograder.feedback.notebook_view import cells_before_hidden_code, render_notebook, strip_hidden
-from autograder.feedback.pages import feedback
 from autograder.grade.rebuild import with_seed, without_grader_cells
 
 MARKER = "hidden_marker_5e1d"  # stands for the hidden test code: it is in the hidden blocks only

@@ -16,10 +16,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from inert_html import assert_inert
 
-from autograder.feedback.pages import GRADED_CACHE, page_stem, page_stems
+from autograder.feedback.pages import GRADED_CACHE, feedback, page_stem, page_stems
 from autograder.feedback.notebook_view import CLEAN_CELLS, COLLECTED_MIME, GRADER_KEY
 from autograder.export.grades import export
-from autograder.feedback.pages import feedback
 
 HIDDEN_MARKER = "hidden_marker_7f3a"
 COLLECTED_MARKER = "collected_marker_91bc"

@@ -27,8 +27,7 @@ import pytest
 from autograder.collect import collect, safe_id
 from autograder.course.gradebook import Gradebook, default_url
 from autograder.grade.pipeline import grade_all
-from autograder.course.layout import GRADED_CACHE
-from autograder.course.layout import REPO, SAMPLE_CLASS
+from autograder.course.layout import GRADED_CACHE, REPO, SAMPLE_CLASS
 from autograder.release.notebooks import release
 from autograder.export.grades import export
 from autograder.feedback.pages import feedback, page_stem

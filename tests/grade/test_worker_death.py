@@ -20,8 +20,7 @@ import pytest
 from autograder.collect import collect
 from autograder.course.gradebook import Gradebook, default_url
 from autograder.grade.pipeline import grade_all, pending
-from autograder.course.layout import Course
-from autograder.course.layout import SAMPLE_CLASS, tool_env
+from autograder.course.layout import Course, SAMPLE_CLASS, tool_env
 from autograder.release.notebooks import release
 from autograder.grade.scheduling import OUT_OF_MEMORY, STOPPED
 from hostile_catalog import base_notebook
