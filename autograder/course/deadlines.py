@@ -236,50 +236,54 @@ def _late(table, problems: _Problems) -> LateRule:
     return LateRule(**values)
 
 
-def _canvas(table, problems: _Problems) -> dict:
-    if not isinstance(table, dict):
-        problems.add("canvas", None, "must be a table")
-        return {}
-    for key in sorted(set(table) - {"assignment_ids"}):
-        problems.add("canvas", key, "unknown key; the [canvas] key is assignment_ids")
-    ids = table.get("assignment_ids", {})
-    if not isinstance(ids, dict):
-        problems.add("canvas", "assignment_ids", "must be a table like { ch02 = 123456 }")
-        return {}
-    found = {}
-    for assignment, value in ids.items():
-        if assignment not in ASSIGNMENTS:
-            problems.add("canvas", "assignment_ids", f"unknown assignment {assignment!r}; choose from "
-                                                     f"{', '.join(ASSIGNMENTS)}")
-        elif isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            problems.add("canvas", "assignment_ids", f"{assignment}: {value!r} is not a Canvas id (a positive "
-                                                     f"whole number, as in the assignment's address)")
-        else:
-            found[assignment] = value
-    return found
+def _per_assignment(table, problems: _Problems, section: str, key: str, example: str, read) -> dict:
+    """``[section] key = { chNN = value, ... }``: one value per assignment, each checked by ``read``.
 
-
-def _moodle(table, problems: _Problems) -> dict:
-    """``[moodle] max``: the maximum grade each assignment has in Moodle, so the worksheet's grades are scaled to it."""
+    ``read(assignment, value)`` returns the value to keep, or a sentence saying what is wrong with it.
+    """
     if not isinstance(table, dict):
-        problems.add("moodle", None, "must be a table")
+        problems.add(section, None, "must be a table")
         return {}
-    for key in sorted(set(table) - {"max"}):
-        problems.add("moodle", key, "unknown key; the [moodle] key is max")
-    given = table.get("max", {})
+    for unknown in sorted(set(table) - {key}):
+        problems.add(section, unknown, f"unknown key; the [{section}] key is {key}")
+    given = table.get(key, {})
     if not isinstance(given, dict):
-        problems.add("moodle", "max", "must be a table like { ch02 = 100 }")
+        problems.add(section, key, f"must be a table like {example}")
         return {}
     found = {}
     for assignment, value in given.items():
         if assignment not in ASSIGNMENTS:
-            problems.add("moodle", "max", f"unknown assignment {assignment!r}; choose from {', '.join(ASSIGNMENTS)}")
-        elif not _number(value) or value <= 0:
-            problems.add("moodle", "max", f"{assignment}: {_shown(value)} is not a maximum grade (a positive number, "
-                                          f"as the assignment's 'Maximum grade' in Moodle)")
+            problems.add(section, key, f"unknown assignment {assignment!r}; choose from {', '.join(ASSIGNMENTS)}")
+            continue
+        kept = read(assignment, value)
+        if isinstance(kept, str):
+            problems.add(section, key, kept)
         else:
-            found[assignment] = float(value)
+            found[assignment] = kept
     return found
+
+
+def _canvas_id(assignment, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return f"{assignment}: {value!r} is not a Canvas id (a positive whole number, as in the assignment's address)"
+    return value
+
+
+def _moodle_max(assignment, value):
+    if not _number(value) or value <= 0:
+        return (f"{assignment}: {_shown(value)} is not a maximum grade (a positive number, "
+                f"as the assignment's 'Maximum grade' in Moodle)")
+    return float(value)
+
+
+def _canvas(table, problems: _Problems) -> dict:
+    """``[canvas] assignment_ids``: each assignment's Canvas id, for the gradebook import file."""
+    return _per_assignment(table, problems, "canvas", "assignment_ids", "{ ch02 = 123456 }", _canvas_id)
+
+
+def _moodle(table, problems: _Problems) -> dict:
+    """``[moodle] max``: the maximum grade each assignment has in Moodle, so the worksheet's grades are scaled to it."""
+    return _per_assignment(table, problems, "moodle", "max", "{ ch02 = 100 }", _moodle_max)
 
 
 def _lms(table, problems: _Problems) -> tzinfo | None:
