@@ -6,8 +6,9 @@ code cell, written one statement per line. A visible cell holds only what a read
 
 Decided here: an ``assert`` inside a function or class a reader copies (a guard of the code itself) is
 code, and allowed in a visible cell; an ``assert`` anywhere else in a visible cell (top level, or in a
-loop or ``if`` at top level) is a build-only check and is not. A cell with ``remove-input`` shows its
-output, so it counts as visible.
+loop or ``if`` at top level) is a build-only check and is not. ``from myst_nb import glue`` is needed by
+the hidden cells only, so it sits in a hidden cell after the imports. A cell with ``remove-input``
+shows its output, so it counts as visible.
 """
 from __future__ import annotations
 
@@ -95,11 +96,18 @@ def shared_lines(code: str) -> list[int]:
 LESSONS = lesson_files(ROOT)
 
 
+def glue_imports(code: str) -> list[tuple[int, str]]:
+    """(line, kind) of each import of MyST-NB, which only the hidden cells need."""
+    return [(node.lineno, "import of myst_nb") for node in ast.walk(ast.parse(code))
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("myst_nb")
+            or isinstance(node, ast.Import) and any(a.name.startswith("myst_nb") for a in node.names)]
+
+
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.parent.name)
 def test_visible_cells_hold_no_glue_call_or_build_only_assert(lesson):
     offenders = [f"  line {cell['code_line'] + line - 1}: {kind}"
                  for cell in code_cells(lesson.read_text()) if not cell["hidden"]
-                 for line, kind in build_only_statements(cell["code"])]
+                 for line, kind in build_only_statements(cell["code"]) + glue_imports(cell["code"])]
     assert not offenders, (f"{lesson.relative_to(ROOT)}: move these into the section's trailing hidden cell "
                            "(`:tags: [remove-cell]`):\n" + "\n".join(offenders))
 
@@ -134,3 +142,5 @@ def test_the_checks_see_what_they_should():
     assert build_only_statements(cells[0]["code"]) == [(5, "assert"), (6, "glue(...)")]
     assert shared_lines(cells[3]["code"]) == [1, 2]
     assert shared_lines(cells[1]["code"]) == []
+    assert glue_imports("from myst_nb import glue\nimport myst_nb\nimport numpy") == [
+        (1, "import of myst_nb"), (2, "import of myst_nb")]
