@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shlex
 import shutil
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -245,7 +246,7 @@ def _move_one(plan: Plan, course: Path, folder: str, student: str, assignment: s
         graded = _graded(gradebook, assignment, folder, student)
         graded |= {student for _, s, a in filing.grades_move if (s, a) == (student, assignment)}
         if {folder, student} <= graded:
-            _hold_for_two_grades(plan, course, folder, student, assignment)
+            _hold_for_two_grades(plan, course, folder, student, assignment, gradebook())
             return
         if folder in graded:
             filing.grades_move.add((folder, student, assignment))
@@ -264,16 +265,40 @@ def _graded(gradebook, assignment: str, *students: str) -> set[str]:
     return book.students_graded(assignment, students) if book is not None else set()
 
 
-def _hold_for_two_grades(plan: Plan, course: Path, folder: str, student: str, assignment: str) -> None:
+def _hold_for_two_grades(plan: Plan, course: Path, folder: str, student: str, assignment: str, book) -> None:
     """One student, graded under two names: which grades count is the instructor's choice, never merged."""
     waiting = plan.copies.pop((student, assignment), None)
-    db = Course(course).results_db
     plan.hold(student, assignment, [waiting] if waiting else [],
               f"submitted/{folder}/{assignment} (collected earlier under an LMS name, the roster now says it is "
               f"{student}'s) is not moved: the gradebook holds grades of both {folder} and {student} for "
               f"{assignment}, and one student keeps one",
-              f"keep one: delete the other name's row from the gradebook (e.g. sqlite3 {db} \"DELETE FROM results "
-              f"WHERE student='{folder}' AND assignment='{assignment}'\"), then collect again")
+              f"keep one: delete the other name's row from the gradebook (e.g. "
+              f"{delete_row_command(book, course, folder, assignment)}), then collect again")
+
+
+def delete_row_command(book, course: Path, student: str, assignment: str) -> str:
+    """A shell command that deletes one gradebook row, for the gradebook in use: ``sqlite3`` for a SQLite
+    file, ``psql`` for PostgreSQL (the URL without its password, which psql asks for)."""
+    sql = (f"DELETE FROM results WHERE student='{student.replace(chr(39), chr(39) * 2)}' "
+           f"AND assignment='{assignment.replace(chr(39), chr(39) * 2)}'")
+    url = getattr(getattr(book, "engine", None), "url", None)
+    backend = url.get_backend_name() if url is not None else "sqlite"
+    if backend == "postgresql":
+        import sqlalchemy as sa
+
+        plain = sa.engine.URL.create("postgresql", username=url.username, host=url.host, port=url.port,
+                                     database=url.database, query=url.query)
+        return f"psql {_shell_word(plain.render_as_string(hide_password=False))} -c {_shell_word(sql)}"
+    where = url.database if url is not None and url.database else Course(Path(course)).results_db
+    return f"sqlite3 {_shell_word(str(where))} {_shell_word(sql)}"
+
+
+def _shell_word(text: str) -> str:
+    """``text`` as one shell word: in double quotes when nothing in it is special there (SQL reads better
+    with its single quotes as they are), else as shlex quotes it."""
+    if text and not any(c in text for c in '"$`\\!') and text.isprintable():
+        return f'"{text}"'
+    return shlex.quote(text)
 
 
 # ---------------------------------------------------------------------------------------------

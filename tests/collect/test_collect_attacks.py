@@ -131,6 +131,28 @@ def test_a_move_is_held_when_both_names_have_grades_and_nothing_changes(tmp_path
     assert gradebook_rows(book) == before and ("obrienseán_12345", "ch02") in filed(course)
 
 
+def test_the_hint_for_two_graded_names_is_a_command_for_the_gradebook_in_use(tmp_path):
+    """SQLite: sqlite3 on the course's file; PostgreSQL: psql on the URL without driver or password."""
+    import sqlalchemy as sa
+    from types import SimpleNamespace
+    from autograder.collect.filing import delete_row_command
+
+    def book(url):
+        return SimpleNamespace(engine=SimpleNamespace(url=sa.engine.make_url(url)))
+
+    course = tmp_path / "course"
+    sql = "DELETE FROM results WHERE student='obrienseán_12345' AND assignment='ch02'"
+    assert delete_row_command(None, course, "obrienseán_12345", "ch02") == \
+        f'sqlite3 "{course / "results.db"}" "{sql}"'
+    assert delete_row_command(book("sqlite:////srv/term 1/results.db"), course, "obrienseán_12345", "ch02") == \
+        f'sqlite3 "/srv/term 1/results.db" "{sql}"'
+    assert delete_row_command(book("postgresql+psycopg://grader:s3cret@db.example:5433/dropout"), course,
+                              "obrienseán_12345", "ch02") == f'psql "postgresql://grader@db.example:5433/dropout" -c "{sql}"'
+    # A quote in a name is doubled for SQL, and a character special to the shell is quoted for it.
+    assert "student='o''brien'" in delete_row_command(None, course, "o'brien", "ch02")
+    assert delete_row_command(None, course, "a$b", "ch02").endswith("'\"'\"'a$b'\"'\"' AND assignment='\"'\"'ch02'\"'\"''")
+
+
 def test_a_move_that_fails_leaves_the_grades_where_they_were(tmp_path, roster, graded_under_a_canvas_name,
                                                              monkeypatch):
     course, book = graded_under_a_canvas_name
