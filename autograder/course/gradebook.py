@@ -174,7 +174,9 @@ class Gradebook:
         ``marks`` maps (student, assignment) to {question: {"points", "comment", "answer"}}; "answer"
         is the text the grader read. Any row, question or answer not as given (a regrade ran since
         the marks were checked) raises ``LookupError`` and rolls everything back. Returns the number
-        of answers written.
+        of answers written. A mark may carry ``expected``, the (points, comment) its author saw: if
+        the stored mark differs (someone else saved one since), ``LookupError`` too (the desk's
+        optimistic versioning, checked in this transaction so no other writer can slip in between).
         """
         written_count = 0
         with self.engine.begin() as conn:
@@ -188,6 +190,8 @@ class Gradebook:
                     info = written.get(question)
                     if info is None or str(info.get("answer", "")) != str(mark["answer"]):
                         raise LookupError(f"{student}'s answer to {assignment}/{question} is not the one graded")
+                    if "expected" in mark and (info.get("points"), str(info.get("comment", ""))) != mark["expected"]:
+                        raise LookupError(f"{student}'s mark for {assignment}/{question} was changed by someone else")
                     written[question] = {**info, "points": float(mark["points"]), "comment": str(mark["comment"]),
                                          "status": "graded"}
                     written_count += 1
