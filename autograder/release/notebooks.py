@@ -47,18 +47,31 @@ def kit_link_cell() -> nbformat.NotebookNode:
 
 def student_notebook_for_book(released: Path) -> nbformat.NotebookNode:
     """The released notebook with outputs and volatile metadata stripped, as the book shows it,
-    and the kit link right after the title cell."""
+    and the kit link right after the title cell.
+
+    nbformat 4.5 with a cell id on every cell: a student's Jupyter adds cells with ids, and in a
+    4.4 notebook those make the file invalid. The ids are fixed (the cell's nbgrader id, else its
+    place), so a re-release writes the same bytes.
+    """
     nb = nbformat.read(released, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-        cell.pop("id", None)
     titled = bool(nb.cells) and nb.cells[0].cell_type == "markdown" and nb.cells[0].source.lstrip().startswith("#")
-    link = kit_link_cell()
-    link.pop("id", None)
-    nb.cells.insert(1 if titled else 0, link)
-    nb.nbformat_minor = 4
+    nb.cells.insert(1 if titled else 0, kit_link_cell())
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    for index, cell in enumerate(nb.cells):
+        cell["id"] = cell_id(cell, index)
+    nbformat.validate(nb)
     return nb
+
+
+def cell_id(cell, index: int) -> str:
+    """A fixed, unique id: the nbgrader id (unique within a release) or, for a plain cell, its place."""
+    if cell.metadata.get(BOOK_ONLY):
+        return "kit-link"
+    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+    return grade_id if grade_id else f"cell-{index:02d}"
 
 
 def sync_book(course: Path, assignments=None) -> list[Path]:
