@@ -88,6 +88,10 @@ def cmd_collect(args) -> None:
         _print_time_sources(course, got)
         students = {s for s, _, _ in got}
         print(f"collected {len(got)} notebook(s) from {len(students)} student(s) into {course / 'submitted'}")
+        if args.roster:  # the one class list every later verb names students from
+            from autograder.collect.course_roster import record
+            print(f"class list kept as {record(course, Path(args.roster))}: feedback, report, manual, similarity, "
+                  "export and handback name students from it")
     if got.needs_attention:
         # Non-zero, so a script running collect stops here: something handed in is not in the course.
         sys.exit("not everything was collected:\n  - " + "\n  - ".join(got.summary()))
@@ -262,8 +266,10 @@ def cmd_check(args) -> None:
 def cmd_similarity(args) -> None:
     from autograder.similarity.compare import SimilarityError, compare
     from autograder.similarity.report_pages import write
+    from autograder.collect.course_roster import course_names
 
     course = _course(args)
+    known = course_names(course)
     handed_in = sorted({a for _, a, _ in Course(course).submissions()}, key=list(ASSIGNMENTS).index)
     assignments = args.assignments or [a for a in handed_in if a in ASSIGNMENTS]
     if not assignments:
@@ -276,7 +282,7 @@ def cmd_similarity(args) -> None:
             comparison = compare(course, assignment, min_match=args.min_match)
         except SimilarityError as err:
             sys.exit(f"error: {err}")
-        paths = write(comparison, out, top=args.top)
+        paths = write(comparison, out, top=args.top, names=known)
         best = comparison.pairs[0] if comparison.pairs else None
         closest = f"; closest: {best.a.student} and {best.b.student} ({best.score:.0%})" if best else ""
         print(f"{assignment}: {len(comparison.pairs)} pair(s) compared{closest}")
@@ -312,9 +318,10 @@ def cmd_manual(args) -> None:
 
 def cmd_report(args) -> None:
     from autograder.report.class_report import write_reports
-    from autograder.collect import read_roster
+    from autograder.collect.course_roster import load, names
 
-    roster = [entry.id for entry in read_roster(Path(args.roster))] if args.roster else None
+    entries = load(_course(args), Path(args.roster) if args.roster else None)  # given, else the course's
+    roster = [entry.id for entry in entries] if entries is not None else None
     from autograder.export.export_all import load_policy
     from autograder.course.deadlines import CourseFileError
 
@@ -327,7 +334,7 @@ def cmd_report(args) -> None:
         sys.exit(f"error: {err}")
     out = Path(args.out or _course(args) / "report")
     pages = write_reports(_late_rows(args, rows), _course(args), out, roster=roster, assignments=args.assignments,
-                          has_policy=has_policy)
+                          has_policy=has_policy, names=names(entries))
     print(f"wrote {len(pages)} report page(s) to {out} (start at {out / 'index.html'})")
 
 
@@ -432,7 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="class list with columns id,name,email and optionally canvas_id, moodle_id, "
                         "blackboard_login, gradescope_sid: students are matched by those LMS ids first, then "
                         "email, then name (never guessed when ambiguous), filed under the roster's ids, and those "
-                        "with no submission are listed")
+                        "with no submission are listed; kept as COURSE/roster.csv, from which later verbs take "
+                        "students' names")
     p.add_argument("--allow-unmatched", action="store_true",
                    help="with --roster: file people the roster does not list under their LMS name (otherwise "
                         "their files are listed, not collected, and collect exits with 1)")
@@ -494,9 +502,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for the files (default: COURSE/export)")
     p.add_argument("--show", action="store_true", help="also print each student's total")
     p.add_argument("--roster", metavar="CSV",
-                   help="class list with columns id,name,email (as for collect): fills names, ids and emails in "
-                        "the LMS files, and gives each roster student 0 points, 'no submission', for each "
-                        "assignment they handed nothing in for")
+                   help="class list with columns id,name,email (as for collect; default: COURSE/roster.csv, "
+                        "kept by `collect --roster`): fills names, ids and emails in grades.csv and the LMS "
+                        "files, and gives each roster student 0 points, 'no submission', for each assignment "
+                        "they handed nothing in for")
     p.add_argument("--allow-pending", action="store_true",
                    help="export even though written answers are still pending (a WARNING says how many; without "
                         "this, export refuses and writes nothing)")
@@ -547,8 +556,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "grouped across students, missing and zero submissions and why, grading time "
                                    "per notebook, written answers still pending and screening flags to review.")
     p.add_argument("--roster", metavar="CSV",
-                   help="class list with columns id,name,email (as for collect): its students with no "
-                        "submission are listed")
+                   help="class list with columns id,name,email (as for collect; default: COURSE/roster.csv, "
+                        "kept by `collect --roster`): students are named from it and those with no submission "
+                        "are listed")
     p.add_argument("--out", help="folder for the pages (default: COURSE/report)")
     p.set_defaults(func=cmd_report)
 

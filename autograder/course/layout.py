@@ -13,6 +13,7 @@ The course folder (:class:`Course`), one place that knows where everything in it
       submitted/<student>/<assignment>/exercise.ipynb   collected, never modified
       submitted/<student>/<assignment>/submission.json  its submission time and LMS identity (collect)
       course.toml                          due dates, extensions, late policy (optional; see deadlines.py)
+      roster.csv                           the class list `collect --roster` was given (names on pages and exports)
       graded_notebooks/<student>/<assignment>.ipynb     executed copies, for feedback
       feedback_html/  export/              what the instructor hands out
 """
@@ -72,6 +73,11 @@ class Course:
     def course_file(self) -> Path:
         """Due dates, extensions and the late policy (optional)."""
         return self.root / "course.toml"
+
+    @property
+    def roster(self) -> Path:
+        """The class list, as the last `collect --roster` was given it (see collect/course_roster.py)."""
+        return self.root / "roster.csv"
 
     @property
     def results_db(self) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from autograder.course import submission_info
 from autograder.export.missing_rows import add_missing
-from autograder.collect import read_roster
+from autograder.collect.course_roster import load as load_roster, names as roster_names
 from autograder.course.deadlines import Policy, load_course_file, with_penalties
 from autograder.export.grades import class_wide_flags, export
 from autograder.course.layout import Course
@@ -57,14 +57,15 @@ def export_all(rows: list[dict], course: Path, out: Path, *, course_file: Path |
     """grades.csv/.json/.png plus the LMS import files in ``out/lms``; returns the paths and warnings.
 
     Raises CourseFileError or CollectError (a bad roster), or PendingAnswers when written answers
-    are pending and ``allow_pending`` is not set, before anything is written. ``moodle_scale``:
-    see ``lms_export.write_lms_files``.
+    are pending and ``allow_pending`` is not set, before anything is written. ``roster``: a class
+    list (default: the course's, collect/course_roster.py). ``moodle_scale``: see
+    ``lms_export.write_lms_files``.
     """
     pending = pending_summary(rows)
     if pending and not allow_pending:
         raise PendingAnswers(f"{pending}. Nothing was exported; to export anyway, add --allow-pending")
     policy = load_policy(course, course_file)
-    entries = read_roster(Path(roster)) if roster is not None else None
+    entries = load_roster(course, Path(roster) if roster is not None else None)
     shown = penalised(rows, course, policy)
     warnings = [f"WARNING: {pending}"] if pending else []
     if entries is not None:
@@ -77,7 +78,7 @@ def export_all(rows: list[dict], course: Path, out: Path, *, course_file: Path |
         if missing:
             warnings.append(f"0 points, no submission: {sum(1 for r in shown if r.get('missing'))} notebook(s) "
                             f"of {', '.join(missing)}")
-    paths = export(shown, out)
+    paths = export(shown, out, roster_names(entries))
     for assignment, common in class_wide_flags(shown).items():  # said once here too, as on its grades.csv line
         warnings += [f"{assignment}, every submission: {flag}" for flag in common]
     infos = {(r["student"], r["assignment"]): submission_info.read(course, r["student"], r["assignment"])

@@ -6,8 +6,8 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-CSV_COLUMNS = ["student", "assignment", "function", "points", "max_points", "reason",
-               "assignment_total", "student_total", "student_max", "flags"]
+CSV_COLUMNS = ["student", "name", "assignment", "function", "points", "max_points", "reason",
+               "assignment_total", "student_total", "student_max", "flags"]  # name: the roster's, else empty
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -122,7 +122,7 @@ def _csv_lines(rows: list[dict]):
                        row["late_penalty"].reason, row_total(row)[0], total, maximum, mine]
 
 
-def _summary(rows: list[dict]) -> list[dict]:
+def _summary(rows: list[dict], names: dict[str, str]) -> list[dict]:
     def assignment(row: dict) -> dict:
         points, maximum = row_total(row)
         if row.get("missing"):
@@ -137,22 +137,27 @@ def _summary(rows: list[dict]) -> list[dict]:
                                      "days_late": penalty.days_late, "reason": penalty.reason}
         return {**entry, "flags": flags(row)} if flags(row) else entry
 
-    return [{"student": s, "total": sum(row_total(r)[0] for r in rs), "max_total": sum(row_total(r)[1] for r in rs),
-             "assignments": {r["assignment"]: assignment(r) for r in rs}}
+    return [{"student": s, **({"name": names[s]} if names.get(s) else {}), "total": sum(row_total(r)[0] for r in rs),
+             "max_total": sum(row_total(r)[1] for r in rs), "assignments": {r["assignment"]: assignment(r) for r in rs}}
             for s, rs in by_student(rows).items()]
 
 
-def export(rows: list[dict], out: Path) -> dict[str, Path]:
+def export(rows: list[dict], out: Path, names: dict[str, str] | None = None) -> dict[str, Path]:
     """grades.csv (one line per student and function, a ``late_penalty`` line where lateness cost points, one
-    "no submission" line per missing notebook of a roster student), grades.json, score_distribution.png."""
+    "no submission" line per missing notebook of a roster student), grades.json, score_distribution.png.
+    ``names``: roster id -> name, in the CSV's ``name`` column and the JSON's ``name``."""
+    from autograder.collect.course_roster import clean
+
+    known = {s: clean(n) for s, n in (names or {}).items() if clean(n)}
     out.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = out / "grades.csv", out / "grades.json"
     # errors="replace": a name with a lone surrogate (from a file name) must not stop the export.
     with csv_path.open("w", newline="", encoding="utf-8", errors="replace") as fh:
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
-        writer.writerows([spreadsheet_safe(v) for v in line] for line in _csv_lines(rows))
-    summary = _summary(rows)
+        writer.writerows([spreadsheet_safe(v) for v in [line[0], known.get(line[0], ""), *line[1:]]]
+                         for line in _csv_lines(rows))
+    summary = _summary(rows, known)
     json_path.write_text(json.dumps(summary, indent=2, sort_keys=True))
     plot = out / "score_distribution.png"
     plot_scores(summary, plot)

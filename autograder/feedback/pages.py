@@ -1,7 +1,8 @@
 """Per-student feedback pages: points and reasons in words, and the student's notebook as graded.
 
-Student names come from LMS file names, so they are escaped in pages and never used as paths
+Student ids come from LMS file names, so they are escaped in pages and never used as paths
 as they are: each student's pages get a file name of safe characters that no other student shares.
+A student is shown as ``Name (id)`` where the course's roster names them (collect/course_roster.py).
 """
 from __future__ import annotations
 
@@ -107,29 +108,34 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8", errors="replace")  # a lone surrogate in a name must not stop the run
 
 
-def _notebook_page(row: dict, graded: dict, released: dict | None, stem: str, show_hidden: bool) -> str:
-    student, assignment = row["student"], row["assignment"]
-    title = f"{assignment}: notebook of {student}"
+def _notebook_page(row: dict, graded: dict, released: dict | None, stem: str, show_hidden: bool, who: str) -> str:
+    assignment = row["assignment"]
+    title = f"{assignment}: notebook of {who}"
     body = [f"<h1>{escape(title)}</h1>", _INSTRUCTOR_BANNER if show_hidden else "",
             f"<p><a href='{escape(quote(f'../{stem}.html'))}'>Back to the feedback</a></p>",
             notebook_view.render_notebook(graded, released, row["functions"], show_hidden)]
     return page(title, "\n".join(body))
 
 
-def feedback(rows: list[dict], course: Path, out: Path, show_hidden: bool = False) -> list[Path]:
+def feedback(rows: list[dict], course: Path, out: Path, show_hidden: bool = False,
+             names: dict[str, str] | None = None) -> list[Path]:
     """One page per student: every function's points and, for each lost point, why; plus their graded notebook.
 
     By default the notebook shows test cells with their visible code only and never the data hidden tests
     collect; ``show_hidden=True`` (instructor only) adds the hidden test code and full test output.
+    ``names``: roster id -> name (default: the course's roster, if collect recorded one).
     """
+    from autograder.collect.course_roster import course_names, label
+
+    known = course_names(Path(course)) if names is None else names
     out.mkdir(parents=True, exist_ok=True)
     grouped = by_student(rows)
     stems = page_stems(grouped)
     released: dict[str, dict | None] = {}
     pages = []
     for student, student_rows in grouped.items():
-        stem = stems[student]
-        body = [f"<h1>Feedback for {escape(student)}</h1>", _INSTRUCTOR_BANNER if show_hidden else ""]
+        stem, who = stems[student], label(student, known)
+        body = [f"<h1>Feedback for {escape(who)}</h1>", _INSTRUCTOR_BANNER if show_hidden else ""]
         for row in student_rows:
             assignment = row["assignment"]
             points, maximum = row_total(row)
@@ -148,9 +154,9 @@ def feedback(rows: list[dict], course: Path, out: Path, show_hidden: bool = Fals
             if assignment not in released:
                 released[assignment] = _released_notebook(course, assignment)
             name = f"{page_stem(assignment)}_notebook.html"
-            _write(out / stem / name, _notebook_page(row, graded, released[assignment], stem, show_hidden))
+            _write(out / stem / name, _notebook_page(row, graded, released[assignment], stem, show_hidden, who))
             body.append(f"<p><a href='{escape(quote(f'{stem}/{name}'))}'>Your notebook as it was graded</a></p>")
         page_path = out / f"{stem}.html"
-        _write(page_path, page(f"Feedback for {student}", "\n".join(body)))
+        _write(page_path, page(f"Feedback for {who}", "\n".join(body)))
         pages.append(page_path)
     return pages

@@ -5,9 +5,10 @@
 * ``<assignment>_<question>.html``: the question, the model answer from the instructor's source
   notebook, and every student's answer side by side (escaped, as plain text: what the student
   typed, LaTeX source included), with the sheet line each one is graded on;
-* ``<assignment>_<question>.csv``: one line per student (student, assignment, question,
+* ``<assignment>_<question>.csv``: one line per student (student, name, assignment, question,
   max_points, points, comment, answer_digest, row_key) to fill in; points and comments already
-  given are filled in, so a sheet written again loses nothing.
+  given are filled in, so a sheet written again loses nothing. ``name`` is the roster's name of the
+  student (collect/course_roster.py), for the reader only: the import never reads it.
 
 ``import_sheets`` checks every line of every sheet first and writes nothing unless all are good;
 then one transaction records them all (:meth:`Gradebook.grade_written`). A line with empty
@@ -46,6 +47,7 @@ from autograder.manual.written import answer_digest, digest_matches, unanswered
 from autograder.course.cells import grade_id, is_written
 
 COLUMNS = ["student", "assignment", "question", "max_points", "points", "comment", "answer_digest", "row_key"]
+SHEET_COLUMNS = ["student", "name", *COLUMNS[1:]]  # as written; "name" is for the reader, never imported
 REQUIRED = COLUMNS[:6]          # answer_digest and row_key are optional: a sheet made by hand may lack them
 _DIGEST = re.compile(r"(?:h-)?[0-9a-f]{16}")  # tagged, or bare as sheets written before the tag have it
 _ROW_KEY = "k-"
@@ -107,17 +109,20 @@ def row_key(student: str, assignment: str, question: str) -> str:
     return _ROW_KEY + hashlib.sha256(text).hexdigest()[:16]
 
 
-def sheet_lines(assignment: str, question: str, rows: list[dict]) -> list[list]:
+def sheet_lines(assignment: str, question: str, rows: list[dict], names: dict[str, str] | None = None) -> list[list]:
+    """The sheet's lines, in SHEET_COLUMNS order."""
+    from autograder.collect.course_roster import clean
+
     lines = []
     for row in rows:
         info = row["written"][question]
-        lines.append([row["student"], assignment, question, _points_text(info.get("max_points")),
+        lines.append([row["student"], clean((names or {}).get(row["student"], "")), assignment, question, _points_text(info.get("max_points")),
                       _points_text(info.get("points")), info.get("comment", "") if info.get("points") is not None
                       else "", answer_digest(info.get("answer")), row_key(row["student"], assignment, question)])
     return lines
 
 
-def _card(row: dict, question: str, line: int, twins: list[str]) -> str:
+def _card(row: dict, question: str, line: int, twins: list[str], who) -> str:
     info = row["written"][question]
     answer = str(info.get("answer") or "")
     if info.get("points") is None:
@@ -125,18 +130,24 @@ def _card(row: dict, question: str, line: int, twins: list[str]) -> str:
     else:
         status = f"{notebook_view.points(info['points'])} / {notebook_view.points(info['max_points'])}"
     parts = [f"<div style='{_CARD}' id='{escape(quote(row['student'], safe=''))}'>",
-             f"<p><strong>{escape(row['student'])}</strong> <span class='label'>sheet row {line} · {escape(status)}"
+             f"<p><strong>{escape(who(row['student']))}</strong> <span class='label'>sheet row {line} · {escape(status)}"
              "</span></p>",
              note("no answer") if unanswered(answer) else pre(answer)]
     if info.get("points") is not None and info.get("comment"):
         parts.append(f"<p class='label'>comment: {escape(str(info['comment']))}</p>")
     if twins:
-        parts.append(f"<p class='lost'>the same text as: {escape(', '.join(twins))}</p>")
+        parts.append(f"<p class='lost'>the same text as: {escape(', '.join(map(who, twins)))}</p>")
     parts.append("</div>")
     return "\n".join(parts)
 
 
-def question_page(assignment: str, question: str, rows: list[dict], model: Question | None, sheet: str) -> str:
+def question_page(assignment: str, question: str, rows: list[dict], model: Question | None, sheet: str,
+                  names: dict[str, str] | None = None) -> str:
+    from autograder.collect.course_roster import label
+
+    def who(student: str) -> str:
+        return label(student, names or {})
+
     maximum = rows[0]["written"][question].get("max_points")
     title = f"{assignment} · {question} ({_points_text(maximum)} point{'' if maximum == 1 else 's'})"
     pending = sum(r["written"][question].get("points") is None for r in rows)
@@ -158,7 +169,7 @@ def question_page(assignment: str, question: str, rows: list[dict], model: Quest
                  "<h2>Model answer</h2>", pre(model.model)]
     body.append("<h2>Answers</h2>")
     cards = [_card(r, question, line, [s for s in texts.get(str(r["written"][question].get("answer") or "").strip(),
-                                                              []) if s != r["student"]])
+                                                              []) if s != r["student"]], who)
              for line, r in enumerate(rows, start=2)]
     body.append(f"<div style='{_GRID}'>\n" + "\n".join(cards) + "\n</div>")
     return page(title, "\n".join(body))
@@ -224,12 +235,16 @@ def _unsaved_work(path: Path, rows: list[dict]) -> str | None:
     return None
 
 
-def write_sheets(rows: list[dict], course: Path, out: Path, assignments=None) -> list[Path]:
+def write_sheets(rows: list[dict], course: Path, out: Path, assignments=None,
+                 names: dict[str, str] | None = None) -> list[Path]:
     """A page and a sheet per assignment and question, and an index page; returns the pages.
 
     A sheet already there with points or comments not yet imported stops everything (nothing is
-    written): it is the instructor's work.
+    written): it is the instructor's work. ``names``: roster id -> name (default: the course's roster).
     """
+    from autograder.collect.course_roster import course_names
+
+    known = course_names(Path(course)) if names is None else names
     groups = by_question(rows, assignments)
     unsaved = []
     for assignment, question in groups:
@@ -250,13 +265,13 @@ def write_sheets(rows: list[dict], course: Path, out: Path, assignments=None) ->
         stem = sheet_stem(assignment, question)
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(COLUMNS)
-        lines = sheet_lines(assignment, question, question_rows)
+        writer.writerow(SHEET_COLUMNS)
+        lines = sheet_lines(assignment, question, question_rows, known)
         writer.writerows([spreadsheet_safe(v) for v in line] for line in lines)
         # errors="replace": a name with a lone surrogate (from a file name) must not stop the run.
         (out / f"{stem}.csv").write_text(buffer.getvalue(), encoding="utf-8", errors="replace")
         html = question_page(assignment, question, question_rows, models[assignment].get(question),
-                             str(out / f"{stem}.csv"))
+                             str(out / f"{stem}.csv"), known)
         (out / f"{stem}.html").write_text(html, encoding="utf-8", errors="replace")
         pages.append(out / f"{stem}.html")
         entries.append((assignment, question, sum(r["written"][question].get("points") is None for r in question_rows),

@@ -134,8 +134,8 @@ def late_rows(rows: list[dict]) -> list[dict]:
 # ---------------------------------------------------------------------------------------------
 # The page.
 
-def _names(names: list[str]) -> str:
-    shown = ", ".join(names[:NAMES_SHOWN])
+def _names(names: list[str], who) -> str:
+    shown = ", ".join(map(who, names[:NAMES_SHOWN]))
     return escape(shown + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else ""))
 
 
@@ -165,7 +165,7 @@ def _overview(rows: list[dict], scores: list[float]) -> str:
                    "late penalties from the course file; a pending answer counts neither for nor against."))
 
 
-def _late(rows: list[dict], has_policy: bool) -> str:
+def _late(rows: list[dict], has_policy: bool, who) -> str:
     if not has_policy:
         return note("no course file with due dates (COURSE/course.toml): lateness is not known")
     found = late_rows(rows)
@@ -176,7 +176,7 @@ def _late(rows: list[dict], has_policy: bool) -> str:
     for row in found:
         points, maximum = row_total(row)
         lost = late_deduction(row)
-        lines.append(f"<tr><td>{escape(row['student'])}</td><td>{escape(row['late_penalty'].reason)}</td>"
+        lines.append(f"<tr><td>{escape(who(row['student']))}</td><td>{escape(row['late_penalty'].reason)}</td>"
                      f"<td>{escape(notebook_view.points(lost))}</td>"
                      f"<td>{escape(notebook_view.points(points + lost))} / {escape(notebook_view.points(maximum))}</td>"
                      f"<td>{escape(notebook_view.points(points))} / {escape(notebook_view.points(maximum))}</td></tr>")
@@ -205,12 +205,12 @@ def _functions(assignment: str, rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _reasons(rows: list[dict]) -> str:
+def _reasons(rows: list[dict], who) -> str:
     groups = reason_groups(rows)
     if not groups:
         return note("no point was lost")
     items = [f"<li><strong>{_students(g.count)}</strong>: {escape(clip(g.example, 600))} "
-             f"<span class='label'>({_names(g.students)})</span></li>" for g in groups[:GROUPS_SHOWN]]
+             f"<span class='label'>({_names(g.students, who)})</span></li>" for g in groups[:GROUPS_SHOWN]]
     rest = groups[GROUPS_SHOWN:]
     more = note(f"and {len(rest)} more reasons, for {sum(g.count for g in rest)} lost functions in all") if rest else ""
     return ("<p>The same mistake on different inputs is one reason: numbers, quoted values and a student's own "
@@ -218,17 +218,17 @@ def _reasons(rows: list[dict]) -> str:
             f"<ol>{''.join(items)}</ol>{more}")
 
 
-def _missing(found: list[tuple[str, list[str]]], has_roster: bool) -> str:
+def _missing(found: list[tuple[str, list[str]]], has_roster: bool, who) -> str:
     hint = "" if has_roster else note("Students who submitted nothing are listed only with --roster CLASS.csv.")
     if not found:
         return note("none") + hint
     lines = ["<table><tr><th>student</th><th>why</th></tr>"]
     for student, why in found:
-        lines.append(f"<tr><td>{escape(student)}</td><td>{'<br>'.join(escape(clip(w, 600)) for w in why)}</td></tr>")
+        lines.append(f"<tr><td>{escape(who(student))}</td><td>{'<br>'.join(escape(clip(w, 600)) for w in why)}</td></tr>")
     return "\n".join(lines) + "</table>" + hint
 
 
-def _timing(rows: list[dict]) -> str:
+def _timing(rows: list[dict], who) -> str:
     timed = sorted(((r["seconds"], r["student"]) for r in rows if r.get("seconds") is not None), reverse=True)
     untimed = len(rows) - len(timed)
     if not timed:
@@ -237,32 +237,32 @@ def _timing(rows: list[dict]) -> str:
     cells = [("notebooks timed", str(len(timed))), ("median", f"{statistics.median(seconds):.1f} s"),
              ("mean", f"{statistics.fmean(seconds):.1f} s"), ("longest", f"{seconds[0]:.1f} s"),
              ("all together", f"{sum(seconds):.0f} s")]
-    slowest = ", ".join(f"{student} ({s:.1f} s)" for s, student in timed[:SLOWEST_SHOWN])
+    slowest = ", ".join(f"{who(student)} ({s:.1f} s)" for s, student in timed[:SLOWEST_SHOWN])
     return ("<table>" + "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in cells)
             + f"<tr><th>slowest</th><td>{escape(slowest)}</td></tr></table>"
             + (note(f"{untimed} submission(s) graded before grading time was kept") if untimed else ""))
 
 
-def _written(rows: list[dict]) -> str:
+def _written(rows: list[dict], who) -> str:
     found = pending_written(rows)
     if not found:
         return note("this assignment has no written questions")
     lines = ["<table><tr><th>question</th><th>pending</th><th>left empty</th><th>waiting for a person</th></tr>"]
     for question, (waiting, total, empty) in found.items():
         lines.append(f"<tr><td><code>{escape(question)}</code></td><td>{len(waiting)} of {total}</td><td>{empty}</td>"
-                     f"<td>{_names(waiting) if waiting else 'all graded'}</td></tr>")
+                     f"<td>{_names(waiting, who) if waiting else 'all graded'}</td></tr>")
     lines.append("</table>")
     return "\n".join(lines) + note("Grade them with `dropout-grader manual` (pages and sheets in COURSE/manual).")
 
 
-def _overrides(rows: list[dict]) -> str:
+def _overrides(rows: list[dict], who) -> str:
     changed = [(r["student"], f, i) for r in rows for f, i in sorted(r["functions"].items()) if i.get("override")]
     if not changed:
         return note("no points were changed by hand (`dropout-grader override`)")
     lines = ["<table><tr><th>student</th><th>function</th><th>points</th><th>by, when</th><th>reason</th></tr>"]
     for student, function, info in changed:
         change = info["override"]
-        lines.append(f"<tr><td>{escape(student)}</td><td><code>{escape(function)}</code></td>"
+        lines.append(f"<tr><td>{escape(who(student))}</td><td><code>{escape(function)}</code></td>"
                      f"<td>{escape(notebook_view.points(info.get('autograded_points')))} → "
                      f"{escape(notebook_view.points(change['points']))}</td>"
                      f"<td>{escape(str(change['by']))}, {escape(str(change['at']))}</td>"
@@ -270,7 +270,7 @@ def _overrides(rows: list[dict]) -> str:
     return "\n".join(lines) + "</table>" + note("Overrides a regrade left for review are listed under the flags.")
 
 
-def _flags(rows: list[dict]) -> str:
+def _flags(rows: list[dict], who) -> str:
     shared = class_wide_flags(rows)  # one assignment's rows: a flag all of them carry is said once, above the table
     everyone = "".join(f"<p class='lost'>Every submission: {escape(clip(f, 600))}</p>" for fs in shared.values()
                        for f in fs)
@@ -280,27 +280,34 @@ def _flags(rows: list[dict]) -> str:
     lines = [everyone, "<table><tr><th>student</th><th>flags (the screening's, unknown times, overrides to review; "
                        "they change no point)</th></tr>"]
     for student, found in flagged:
-        lines.append(f"<tr><td>{escape(student)}</td><td>{'<br>'.join(escape(clip(f, 600)) for f in found)}</td></tr>")
+        lines.append(f"<tr><td>{escape(who(student))}</td><td>{'<br>'.join(escape(clip(f, 600)) for f in found)}</td></tr>")
     return "\n".join(lines) + "</table>"
 
 
-def assignment_page(assignment: str, rows: list[dict], roster=None, collected=(), has_policy: bool = False) -> str:
+def assignment_page(assignment: str, rows: list[dict], roster=None, collected=(), has_policy: bool = False,
+                    names: dict[str, str] | None = None) -> str:
     """The report page of one assignment from its gradebook rows (late penalties applied, see
-    course_rows.penalised); ``roster`` lists every student's id; ``has_policy``: a course file was read."""
+    course_rows.penalised); ``roster`` lists every student's id; ``has_policy``: a course file was read;
+    ``names``: roster id -> name, shown as "Name (id)"."""
+    from autograder.collect.course_roster import label
+
+    def who(student: str) -> str:
+        return label(student, names or {})
+
     rows = [r for r in rows if r["assignment"] == assignment]
     scores = percents(rows)
     title = f"Class report: {assignment}"
     body = [f"<h1>{escape(title)}</h1>", _overview(rows, scores),
             "<h2>Score distribution</h2>", _distribution(assignment, scores),
             "<h2>Points per function</h2>", _functions(assignment, rows),
-            "<h2>Late submissions</h2>", _late(rows, has_policy),
-            "<h2>Most common reasons for lost points</h2>", _reasons(rows),
+            "<h2>Late submissions</h2>", _late(rows, has_policy, who),
+            "<h2>Most common reasons for lost points</h2>", _reasons(rows, who),
             "<h2>Missing or zero submissions</h2>", _missing(missing_and_zeroed(rows, roster or (), collected),
-                                                             roster is not None),
-            "<h2>Grading time per notebook</h2>", _timing(rows),
-            "<h2>Written answers still pending</h2>", _written(rows),
-            "<h2>Points changed by hand</h2>", _overrides(rows),
-            "<h2>Flags to review</h2>", _flags(rows)]
+                                                             roster is not None, who),
+            "<h2>Grading time per notebook</h2>", _timing(rows, who),
+            "<h2>Written answers still pending</h2>", _written(rows, who),
+            "<h2>Points changed by hand</h2>", _overrides(rows, who),
+            "<h2>Flags to review</h2>", _flags(rows, who)]
     return page(title, "\n".join(body))
 
 
@@ -312,10 +319,14 @@ def _index(entries: list[tuple[str, str, int]]) -> str:
 
 
 def write_reports(rows: list[dict], course: Path, out: Path, roster=None, assignments=None,
-                  has_policy: bool = False) -> list[Path]:
+                  has_policy: bool = False, names: dict[str, str] | None = None) -> list[Path]:
     """One page per assignment (graded or collected) into ``out``, and an index; returns the pages.
 
-    ``rows`` carry their late penalties (course_rows.penalised) when ``has_policy``."""
+    ``rows`` carry their late penalties (course_rows.penalised) when ``has_policy``. ``names``: roster
+    id -> name (default: the course's roster, if collect recorded one)."""
+    from autograder.collect.course_roster import course_names
+
+    known = course_names(Path(course)) if names is None else names
     collected = defaultdict(list)
     for student, assignment, _ in Course(Path(course)).submissions():
         collected[assignment].append(student)
@@ -327,7 +338,7 @@ def write_reports(rows: list[dict], course: Path, out: Path, roster=None, assign
     for assignment in tqdm(names, unit="assignment", desc="report"):
         path = out / f"{page_stem(assignment)}.html"
         # errors="replace": a name with a lone surrogate (from a file name) must not stop the run.
-        path.write_text(assignment_page(assignment, rows, roster, collected[assignment], has_policy), encoding="utf-8",
+        path.write_text(assignment_page(assignment, rows, roster, collected[assignment], has_policy, known), encoding="utf-8",
                         errors="replace")
         pages.append(path)
         entries.append((assignment, path.name, sum(r["assignment"] == assignment for r in rows)))

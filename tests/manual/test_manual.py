@@ -18,7 +18,7 @@ from autograder import cli
 from autograder.export.grades import export, row_total
 from autograder.feedback.pages import feedback
 from autograder.course.gradebook import Gradebook
-from autograder.manual.sheets import COLUMNS, ManualError, import_sheets, model_answers, row_key, write_sheets
+from autograder.manual.sheets import COLUMNS, SHEET_COLUMNS, ManualError, import_sheets, model_answers, row_key, write_sheets
 from autograder.release.notebooks import release
 from autograder.release.sources import written_points
 from autograder.manual.written import answer_digest
@@ -104,7 +104,7 @@ def test_pages_show_every_answer_escaped_beside_the_model_answer(course, book, t
     assert html.escape(model_answers(course, "ch02")[Q].model, quote=True) in text
     assert text.index("Model answer") < text.index("alice")
     sheet = read_sheet(out / f"ch02_{Q}.csv")
-    assert list(sheet[0]) == COLUMNS
+    assert list(sheet[0]) == SHEET_COLUMNS and SHEET_COLUMNS[0] == "student" and set(COLUMNS) < set(SHEET_COLUMNS)
     assert [r["student"] for r in sheet] == ["'" + s if s.startswith("=") else s for s in sorted(ANSWERS)]
     assert all(r["points"] == "" and r["max_points"] == "1" and r["question"] == Q for r in sheet)
     index = (out / "index.html").read_text()

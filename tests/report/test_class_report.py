@@ -116,7 +116,7 @@ def test_the_page_is_escaped_inert_and_complete(tmp_path):
     assert "<strong>3 students</strong>: inverted_dropout_forward: kept units were multiplied by 1" in text
     assert "<strong>2 students</strong>: vanilla_dropout_forward: not implemented yet" in text
     assert html.escape("dan's secret <b>text</b>") in text and "<b>text</b>" not in text
-    assert "<td>zoe</td><td>no submission</td>" in text and "collected, not graded yet" in text
+    assert "<td>Zoe Z (zoe)</td><td>no submission</td>" in text and "collected, not graded yet" in text
     assert "all 2 functions: not implemented yet" in text
     assert "dan (12.5 s), fay (3.0 s)" in text and "5 submission(s) graded before grading time was kept" in text
     assert "<td>2 of 3</td><td>1</td>" in text  # q1: two pending, one left empty
