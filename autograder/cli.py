@@ -14,6 +14,7 @@ A typical term, run from the repository root (the course folder defaults to ./co
     dropout-grader export --roster class.csv     # ... and course/export/lms/: Canvas, Moodle, Gradescope imports
     dropout-grader override ann ch02 inverted_dropout_forward 3 --reason "regrade request"  # audit-logged
     dropout-grader deadlines                     # check course/course.toml; who was late, by how much
+    dropout-grader desk                          # the instructor's web app at http://127.0.0.1:8870/?token=...
     dropout-grader check my/exercise.ipynb       # one notebook, graded here (for self-learners)
 """
 from __future__ import annotations
@@ -364,6 +365,23 @@ def cmd_override(args) -> None:
     print(describe(event))
 
 
+def cmd_desk(args) -> None:
+    from autograder.desk.app import Desk, serve
+    from autograder.grade.overrides import who
+
+    desk = Desk(_course(args), _graded_gradebook(args), args.by or who(), getattr(args, "course_file", None),
+                isolate=not args.no_sandbox)
+    if args.ip not in ("127.0.0.1", "localhost", "::1"):
+        print(f"WARNING: the desk listens on {args.ip}: anyone who can reach it and has the token can change grades")
+    try:
+        serve(desk, args.ip, args.port, os.environ.get("DESK_TOKEN") or None,
+              ready=lambda line: print(f"{line}\n(open it in your browser; Ctrl-C stops the desk)", flush=True))
+    except KeyboardInterrupt:
+        print("\nthe desk stopped; every mark and override was saved when it was made")
+    except OSError as err:
+        sys.exit(f"error: the desk cannot listen on {args.ip}:{args.port}: {err}")
+
+
 def cmd_sample(args) -> None:
     """Release, collect the shipped sample class, grade, feedback, export: the whole term in one go."""
     from autograder.collect import collect
@@ -624,6 +642,28 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(default: {SIMILARITY_MIN_MATCH}, about a "
                         "line of code; lower finds more and noisier matches)")
     p.set_defaults(func=cmd_similarity)
+
+    p = sub.add_parser("desk", parents=[common, course_file], help="the instructor's web app: grade written "
+                       "answers, override points, regrade, in a browser",
+                       description=textwrap.fill("A local web app over the gradebook: per assignment the class "
+                                   "table (points, late, flags, pending written answers, overrides); each "
+                                   "student's graded notebook with its reasons; written answers graded question "
+                                   "by question with every student's answer side by side and the model answer "
+                                   "rendered, saved as you go (the same record as `manual --import`); overrides "
+                                   "with a required reason (the same audit log as `override`); and a regrade of "
+                                   "one submission. It prints its address with a random token (the environment "
+                                   "variable DESK_TOKEN sets one); the browser that opens it gets a cookie. "
+                                   "Ctrl-C stops it.", 90),
+                       epilog="example:\n  dropout-grader desk --course course\n"
+                              "  -> The desk is at http://127.0.0.1:8870/?token=...",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--ip", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this computer only)")
+    p.add_argument("--port", type=int, default=8870, help="port (default: 8870, or the next free one; 0: any)")
+    p.add_argument("--by", help="who makes the overrides, for the audit log (default: your login name)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="regrade without bubblewrap (only for submissions you trust, or where bwrap cannot run)")
+    p.set_defaults(func=cmd_desk)
 
     p = sub.add_parser("sample", parents=[common, grading], help="grade the shipped sample class end to end",
                        description="release + collect autograder/sample/submissions + grade + feedback + export.")
