@@ -1,5 +1,5 @@
 """Small, exact or Monte Carlo checks for chapters 2 and 7 (DropConnect inference, recurrent masks,
-DropPath / stochastic depth). Everything is numpy, seeded, and runs in well under a second."""
+embedding dropout, DropPath). Everything is numpy, seeded, and runs in well under a second."""
 from __future__ import annotations
 
 import numpy as np
@@ -83,8 +83,9 @@ def survival_probabilities(n_blocks: int, p_last: float = 0.5) -> np.ndarray:
 
 
 def drop_path(branch: np.ndarray, p_drop: float, train: bool, rng: np.random.Generator | None = None):
-    """DropPath / stochastic depth on a residual branch of shape ``(N, ...)``: each *sample* keeps or
-    drops the whole branch, kept branches are scaled by ``1/q``. Identity in evaluation.
+    """DropPath (timm's per-sample form, not Huang et al.'s stochastic depth, which shares one coin
+    per mini-batch and scales at test time) on a residual branch of shape ``(N, ...)``: each
+    *sample* keeps or drops the whole branch, kept branches are scaled by ``1/q``. Identity in evaluation.
     Returns ``(out, keep)`` with ``keep`` of shape ``(N, 1, ..., 1)`` (``None`` in evaluation)."""
     if not train or p_drop == 0.0:
         return branch, None
@@ -103,3 +104,13 @@ def residual_stack(x: np.ndarray, weights: list[np.ndarray], p_drops: np.ndarray
         x = x + branch
         keeps.append(np.ones(x.shape[0], bool) if keep is None else keep.reshape(-1))
     return x, np.array(keeps)
+
+
+def embedding_dropout(E: np.ndarray, ids: np.ndarray, p_drop: float, rng: np.random.Generator):
+    """Merity et al. (2018): drop whole rows of the embedding matrix ``E`` (shape ``(V, D)``), that is
+    whole *words*, kept rows scaled by ``1/q``, then look up ``ids`` (any integer shape). A dropped
+    word is a zero vector at every position where it occurs. Returns ``(vectors, kept_words)``."""
+    q = 1.0 - p_drop
+    kept = rng.random(E.shape[0]) < q
+    scale = kept / q if q > 0 else np.zeros(E.shape[0])
+    return (E * scale[:, None])[ids], kept
