@@ -175,10 +175,14 @@ JupyterLab in your browser. Next time only the third command is needed. On Windo
 2. Run the first code cell: it imports the checks. Fill in each cell that says
    `# YOUR CODE HERE` (delete the `raise NotImplementedError()` line).
 3. Run the check cell under your answer. When your function passes, the cell runs without
-   an error; otherwise it stops with a message that says in words what is wrong. Before you
-   have written anything it says "not implemented yet" (or shows `NotImplementedError`).
+   an error; otherwise it stops with one sentence that says what is wrong (and, when your code
+   raised, the lines of your code where). Before you have written anything it says "not
+   implemented yet".
 4. Answer the written questions, if there are any, in the cells below them. The last cell
    counts how many of the notebook's visible checks pass.
+
+"Run All" stops at the first check that fails, so the cells after it, the summary included,
+do not run: fix that function and run on from there, or run the remaining cells one at a time.
 
 The visible checks catch the common mistakes quickly. Your instructor grades with more tests
 that you do not see, so a passing check is a good sign, not a grade. Do not edit or delete the

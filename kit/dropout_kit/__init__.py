@@ -1,7 +1,8 @@
 """Visible checks for the exercises: properties of *your* functions, stated in words.
 
 Nothing here implements dropout; each check calls the function you wrote and raises an
-``AssertionError`` (:class:`ExerciseFailure`) that says which property failed, on what input.
+``AssertionError`` (:class:`ExerciseFailure`) that says which property failed, on what input;
+in a notebook that sentence is all the error shows (``_display``).
 Random masks are never compared with a particular random stream: any correct mask passes, and
 every statistical check fails a correct answer with probability below 1e-11.
 
@@ -15,6 +16,9 @@ load torch.
 import importlib
 
 from ._core import EXERCISES, RESULTS, ExerciseFailure, summary, summary_text
+from ._display import register as _register_display
+
+_register_display(ExerciseFailure)  # in a notebook, a failing check shows its sentence, not the kit's frames
 
 __all__ = ["EXERCISES", "ExerciseFailure", "RESULTS", "numpy_checks", "summary", "summary_text", "torch_checks"]
 
