@@ -5,7 +5,7 @@ Numbers are not copied from the book: both run ``course_experiments`` and so agr
 import numpy as np
 import pytest
 
-from course_experiments import beyond, classification, conv, regression, theory
+from course_experiments import beyond, classification, conv, gaussian_noise, regression, theory
 from dropout_reference import inverted_dropout_forward, vanilla_dropout_forward
 
 SEEDS = (0, 1, 2)
@@ -228,3 +228,84 @@ def test_mc_dropout_is_overconfident_far_from_the_data(seed):
     assert band["coverage_inside"] >= 0.9, band["coverage_inside"]
     assert band["coverage_far"] <= 0.5, band["coverage_far"]
     assert band["z_far"] > 2, band["z_far"]
+
+
+# Chapter 7: the Gaussian and regularisation views (issue 21). Each Monte Carlo comparison allows 5.5
+# standard errors: a false failure has probability below 4e-8 per comparison (normal tail), and the
+# generators are seeded, so a run either always passes or always fails.
+Z_MAX = 5.5
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("p_drop", [0.2, 0.5])
+def test_expected_dropout_loss_is_the_loss_plus_a_data_dependent_l2_penalty(seed, p_drop):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((100, 4)) * np.array([1, 2, 0.5, 3])
+    y = X @ np.array([1.0, -2.0, 3.0, 0.5]) + rng.standard_normal(100)
+    w = rng.standard_normal(4)
+    closed = theory.dropout_loss_penalty(X, y, w, p_drop)
+    mean, se = theory.mc_dropout_loss(X, y, w, p_drop, n_masks=20000, seed=seed)
+    assert abs(mean - closed["closed_form"]) < Z_MAX * se, (mean, se, closed)
+    # The penalty weights each coefficient by its feature's energy: plain L2 would be a different number.
+    plain_l2 = p_drop / (1 - p_drop) * np.sum(w ** 2) * np.mean(np.sum(X ** 2, axis=0))
+    assert abs(closed["penalty"] - plain_l2) > Z_MAX * se
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_added_gaussian_input_noise_is_plain_l2_bishop(seed):
+    rng = np.random.default_rng(seed)
+    X, w = rng.standard_normal((100, 4)), rng.standard_normal(4)
+    y = X @ w + rng.standard_normal(100)
+    sigma = 0.5
+    mean, se = theory.mc_additive_noise_loss(X, y, w, sigma, n_draws=20000, seed=seed)
+    closed = np.sum((y - X @ w) ** 2) + len(y) * sigma ** 2 * np.sum(w ** 2)
+    assert abs(mean - closed) < Z_MAX * se, (mean, se, closed)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("p_drop", [0.2, 0.5, 0.8])
+def test_weight_scaling_is_the_nwgm_of_one_logistic_unit_and_only_approximates_it_deeper(seed, p_drop):
+    rng = np.random.default_rng(seed)
+    unit = theory.sigmoid_unit_means(rng.standard_normal(10), 0.3, rng.standard_normal(10), p_drop)
+    assert unit["nwgm"] == pytest.approx(unit["weight_scaled"], abs=1e-12)
+    assert abs(unit["arithmetic"] - unit["nwgm"]) > 1e-5          # geometric, not arithmetic
+    deep = theory.two_layer_means(2 * rng.standard_normal((5, 5)), rng.standard_normal(5),
+                                  2 * rng.standard_normal(5), 0.1, rng.standard_normal(5), p_drop)
+    assert abs(deep["nwgm"] - deep["weight_scaled"]) > 1e-5
+    assert abs(deep["nwgm"] - deep["weight_scaled"]) < 0.25          # an approximation, not a guess
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_fast_dropout_matches_the_moments_and_the_expected_sigmoid(seed):
+    rng = np.random.default_rng(seed)
+    w, x = 0.6 * rng.standard_normal(50), np.abs(rng.standard_normal(50))
+    n = 200_000
+    fd = gaussian_noise.fast_dropout_unit(w, x, 0.5, n_masks=n, seed=seed)
+    assert abs(fd["mc_mean"] - fd["gauss_mean"]) < Z_MAX * np.sqrt(fd["gauss_var"] / n)
+    # A sample variance's relative standard error is sqrt((kurtosis - 1) / n), about sqrt(2 / n) for
+    # this near-Gaussian sum; doubled so a kurtosis up to 9 stays within the bound.
+    assert abs(fd["mc_var"] / fd["gauss_var"] - 1) < Z_MAX * 2 * np.sqrt(2 / n)
+    # The probit approximation and the CLT err by far less than weight scaling's gap to the mean.
+    assert abs(fd["fast_dropout"] - fd["mc_output"]) < 0.01
+    assert abs(fd["fast_dropout"] - fd["mc_output"]) < abs(fd["weight_scaled"] - fd["mc_output"])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_local_reparameterisation_samples_the_same_preactivations(seed):
+    rng = np.random.default_rng(seed)
+    a, theta = rng.standard_normal((6, 10)), rng.standard_normal((10, 3)) / np.sqrt(10)
+    n = 10_000
+    lr = gaussian_noise.local_reparameterisation(a, theta, alpha=0.5, n_draws=n, seed=seed)
+    assert np.all(np.abs(lr["sampled_mean"] - lr["mean"]) < Z_MAX * np.sqrt(lr["var"] / n))
+    assert np.all(np.abs(lr["sampled_var"] / lr["var"] - 1) < Z_MAX * np.sqrt(2 / n))
+    assert lr["draws_per_weight_sample"] == 6 * 10 * 3 and lr["draws_local"] == 6 * 3
+
+
+def test_embedding_dropout_drops_a_word_at_every_position():
+    E = np.random.default_rng(0).standard_normal((50, 4))
+    ids = np.random.default_rng(1).integers(0, 50, size=(8, 30))
+    vectors, kept = beyond.embedding_dropout(E, ids, 0.3, np.random.default_rng(2))
+    zero = np.all(vectors == 0, axis=-1)
+    np.testing.assert_array_equal(zero, ~kept[ids])
+    np.testing.assert_allclose(vectors[~zero], E[ids][~zero] / 0.7)
+    assert 0 < (~kept).sum() < 50
