@@ -10,6 +10,7 @@ A typical term, run from the repository root (the course folder defaults to ./co
     dropout-grader report --roster class.csv     # course/report/<assignment>.html, for the instructor
     dropout-grader similarity --assignment ch02  # course/similarity/ch02.html, .csv: closest pairs of own code
     dropout-grader feedback                      # course/feedback_html/<student>.html
+    dropout-grader handback                      # course/handback/<assignment>_<lms>.zip: pages to return via the LMS
     dropout-grader export                        # course/export/grades.csv, .json, .png
     dropout-grader export --roster class.csv     # ... and course/export/lms/: Canvas, Moodle, Gradescope imports
     dropout-grader override ann ch02 inverted_dropout_forward 3 --reason "regrade request"  # audit-logged
@@ -141,6 +142,32 @@ def cmd_feedback(args) -> None:
     out = Path(args.out or _course(args) / ("feedback_instructor" if show_hidden else "feedback_html"))
     pages = feedback(_late_rows(args, _gradebook(args).rows()), _course(args), out, show_hidden=show_hidden)
     print(f"wrote {len(pages)} feedback page(s) to {out}")
+
+
+def cmd_handback(args) -> None:
+    from autograder.collect.course_roster import load
+    from autograder.export.export_all import pending_summary
+    from autograder.feedback.handback import HandbackError, handback
+
+    course = _course(args)
+    rows = [r for r in _late_rows(args, _graded_gradebook(args).rows())
+            if not args.assignments or r["assignment"] in args.assignments]
+    if not rows:
+        sys.exit("nothing graded yet: run `dropout-grader grade` first")
+    pending = pending_summary(rows)
+    if pending:
+        print(f"WARNING: {pending}; the pages say 'pending' for those", file=sys.stderr)
+    out = Path(args.out or course / "handback")
+    try:
+        bundles = handback(rows, course, out, args.lms, load(course, Path(args.roster) if args.roster else None))
+    except HandbackError as err:
+        sys.exit(f"error: {err}")
+    for bundle in bundles:
+        print(f"{bundle.assignment} ({bundle.lms}): {bundle.path}, {len(bundle.folders)} student(s)")
+        for student, why in bundle.left_out:
+            print(f"  left out {student}: {why}")
+    if any(b.left_out for b in bundles):
+        sys.exit("some students are not in their bundle (see 'left out' above)")
 
 
 def cmd_export(args) -> None:
@@ -505,6 +532,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instructor view: also show hidden test code and full test tracebacks "
                         "(never send these pages to students)")
     p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("handback", parents=[common, _choose("only these assignments (default: all graded)"), course_file],
+                       help="zip the feedback pages per assignment, in the form the LMS takes back",
+                       description="Per assignment, COURSE/handback/<assignment>_<lms>.zip with each student's "
+                                   "feedback page and graded notebook page (the student view) in a folder per "
+                                   "student. moodle: folders named as Moodle's download names them "
+                                   "(Full Name_<participant>_assignsubmission_file_), for 'Upload multiple "
+                                   "feedback files in a zip'; canvas, gradescope, blackboard (which take no such "
+                                   "zip): 'Name (LMS id)' folders to attach by hand and comments.csv; folders: "
+                                   "'Name (id)'. auto: the LMS collect recorded for the assignment. Who is who "
+                                   "comes from collect's records and the roster, never from a student's file name. "
+                                   "Exits with 1 when a student could not be put in a bundle (e.g. no Moodle "
+                                   "participant number).")
+    p.add_argument("--lms", default="auto", choices=["auto", "moodle", "canvas", "gradescope", "blackboard", "folders"],
+                   help="the bundle's form (default: auto, from what collect recorded)")
+    p.add_argument("--roster", metavar="CSV",
+                   help="class list (default: COURSE/roster.csv, kept by `collect --roster`): names, and LMS ids "
+                        "such as moodle_id where collect recorded none")
+    p.add_argument("--out", help="folder for the zips (default: COURSE/handback)")
+    p.set_defaults(func=cmd_handback)
 
     p = sub.add_parser("export",
                        parents=[common, _choose("with --roster: also these assignments, even if nobody handed them in"), course_file],
