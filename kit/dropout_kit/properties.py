@@ -20,6 +20,10 @@ property                  rtol        atol        why this size
 :data:`PROBABILITY_SUM`   1e-4        1e-5        a softmax row sums to one (float32 rows of K terms)
 :data:`UNCHANGED`         0           0           what the rule says must not move (BatchNorm's
                                                   running statistics)
+:data:`GRADIENT_CHECK`    1e-4        1e-5        a directional derivative from central differences
+                                                  of a float64 loss (steps >= 1e-8 that cross no
+                                                  ReLU kink: rounding < 1e-7) against the analytic
+                                                  gradient; a missing mask or scale is off by > 1e-2
 ========================  ==========  ==========  =================================================
 
 A matrix product is compared with :func:`close_product`: relative to its largest entry, since
@@ -61,6 +65,7 @@ FORMULA = Tolerance(rtol=1e-5, atol=1e-6)
 TORCH_RESULT = Tolerance(rtol=1e-4, atol=1e-6)
 PROBABILITY_SUM = Tolerance(rtol=1e-4, atol=1e-5)
 UNCHANGED = Tolerance(rtol=0.0, atol=0.0)
+GRADIENT_CHECK = Tolerance(rtol=1e-4, atol=1e-5)
 
 
 def close(got, want, tolerance: Tolerance = FORMULA) -> bool:

@@ -1,0 +1,264 @@
+"""Verdicts on the capstone (chapter 8): a dropout network's loss, gradients and training (trusted side).
+
+The network (:mod:`dropout_collect.capstone_plans`) is recomputed here from the regenerated
+inputs. In evaluation, and in training with ``p_drop = 0``, it is deterministic and compared
+exactly. In training with one example, the gradient of ``b1`` is the hidden layer's gradient, zero
+exactly where a unit was dropped: the mask it shows is checked against the rule (kept fraction,
+fresh draws), and the loss and every gradient are recomputed with it. On a batch, the analytic
+gradient is compared with central differences of the student's own loss, the mask held fixed by
+seeding the generator alike. The training loop is judged on what its loss function saw and on
+the trained parameters, evaluated here.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from dropout_collect import capstone_plans as plans
+from dropout_kit.properties import GRADIENT_CHECK, close
+
+from . import masks
+from ._core import DELTA, as_array, describe, fail, require, value_of
+
+PARAMS = tuple(plans.PARAM_SHAPES)
+
+
+# ----------------------------------------------------------------------------- the network, recomputed
+
+def network(params: dict, x: np.ndarray, y: np.ndarray, keep=None, scale: float = 1.0):
+    """``(loss, grads)`` with the hidden layer multiplied by ``keep * scale`` (``keep`` None: nothing dropped)."""
+    z1 = x @ params["W1"] + params["b1"]
+    factor = scale * (np.ones_like(z1) if keep is None else keep)
+    hidden = np.maximum(z1, 0.0) * factor
+    scores = hidden @ params["W2"] + params["b2"]
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    n = len(y)
+    loss = -log_probs[np.arange(n), y].mean()
+    dscores = np.exp(log_probs)
+    dscores[np.arange(n), y] -= 1.0
+    dscores /= n
+    dz1 = (dscores @ params["W2"].T) * factor * (z1 > 0)
+    return float(loss), {"W1": x.T @ dz1, "b1": dz1.sum(axis=0), "W2": hidden.T @ dscores, "b2": dscores.sum(axis=0)}
+
+
+# ----------------------------------------------------------------------------- fc_net_loss
+
+NAME = "fc_net_loss"
+SOFTMAX_HINT = ("the gradient of the mean softmax loss with respect to the scores is (softmax(scores) - one_hot(y)) / N")
+
+
+def _loss_and_grads(record, where: str, name: str = NAME) -> tuple[float, dict]:
+    result = value_of(record, name, where)
+    require(isinstance(result, tuple | list) and len(result) == 2, name, "must return a pair (loss, grads)")
+    loss, grads = result
+    try:
+        loss = float(np.asarray(loss, dtype=np.float64).reshape(()))
+    except (TypeError, ValueError):
+        fail(name, f"the loss must be a number, got {describe(loss)}")
+    require(np.isfinite(loss), name, f"the loss is {loss} {where}")
+    require(isinstance(grads, dict) and set(PARAMS) <= set(grads), name,
+            f"grads must be a dict with the keys {', '.join(PARAMS)}")
+    arrays = {}
+    for key in PARAMS:
+        arrays[key] = as_array(grads[key], name, f'grads["{key}"]')
+        require(arrays[key].shape == plans.PARAM_SHAPES[key], name,
+                f'grads["{key}"] must have the shape of params["{key}"], {plans.PARAM_SHAPES[key]}; got {arrays[key].shape}')
+    return loss, arrays
+
+
+def _compare(name, where, loss, grads, want_loss, want_grads, mismatch_hint: str) -> None:
+    require(close(loss, want_loss), name, f"the loss {where} is {loss:.6g}, expected {want_loss:.6g} ({mismatch_hint})")
+    for key in ("b2", "W2", "b1", "W1"):  # from the output back: the first wrong one names the cause
+        if not close(grads[key], want_grads[key]):
+            hint = SOFTMAX_HINT if key in ("W2", "b2") else "backpropagate through the second affine layer, " \
+                   "the dropout mask and scale, and the ReLU"
+            fail(name, f'grads["{key}"] {where} differs from the gradient of your loss ({hint})')
+
+
+def _plain(name, call, params, x, y, record) -> None:
+    where = f"with train={call.train}, p_drop={call.p_drop} on {call.n} examples"
+    loss, grads = _loss_and_grads(record, where)
+    want_loss, want_grads = network(params, x, y)
+    hint = ("in evaluation inverted dropout does nothing: no mask, no scaling" if not call.train
+            else "with p_drop=0 nothing is dropped and the scale is 1")
+    _compare(name, where, loss, grads, want_loss, want_grads, hint)
+
+
+def _single_keep(name, call, params, x, y, record) -> tuple[np.ndarray, np.ndarray]:
+    """The keep decisions of a one-example training call (active hidden units only), checked exactly."""
+    where = f"with train=True, p_drop={call.p_drop} on one example"
+    loss, grads = _loss_and_grads(record, where)
+    active = (x @ params["W1"] + params["b1"])[0] > 0
+    db1 = grads["b1"]
+    keep = (np.abs(db1) > 1e-9 * max(float(np.abs(db1).max()), 1e-300)).astype(float)[None]
+    scale = 1.0 / (1.0 - call.p_drop)
+    want_loss, want_grads = network(params, x, y, keep, scale)
+    if not close(loss, want_loss):
+        if keep[0][active].all():
+            fail(name, f"on one example in training (p_drop={call.p_drop}) your gradients show no hidden unit dropped, "
+                       f"but the loss {loss:.6g} is not that of the network without dropout ({want_loss:.6g}): apply dropout "
+                       "to the hidden layer (after the ReLU, never to the output scores), and multiply the gradient by "
+                       "the same mask and scale in the backward pass")
+        if close(loss, network(params, x, y, keep, 1.0)[0]):
+            fail(name, f"in training the kept hidden units must be scaled by 1/(1-p_drop) = {scale:.4g} (inverted "
+                       "dropout); they were not scaled")
+        fail(name, f"on one example in training (p_drop={call.p_drop}) the loss {loss:.6g} is not that of the network "
+                   f"with the hidden units your b1 gradient shows kept ({want_loss:.6g}): dropout goes on the hidden "
+                   "layer after the ReLU, scaled by 1/(1-p_drop), and backward uses the same mask")
+    _compare(name, where, loss, grads, want_loss, want_grads, "")
+    return keep[0].astype(bool), active
+
+
+def _gradient_check(name, seed, calls_records) -> None:
+    """Central differences of the student's own loss along random directions, the mask held fixed."""
+    (first_call, first), (_, again) = calls_records[:2]
+    where = f"with train=True, p_drop={first_call.p_drop} on a batch of {first_call.n}"
+    loss, grads = _loss_and_grads(first, where)
+    repeat, _ = _loss_and_grads(again, where)
+    require(close(loss, repeat), name, "two calls with generators seeded alike gave different losses "
+                                       f"({loss:.6g} and {repeat:.6g}): draw the dropout mask from the rng argument")
+    for d in range(plans.DIRECTIONS):
+        (_, plus), (_, minus) = calls_records[2 + 2 * d: 4 + 2 * d]
+        up, _ = _loss_and_grads(plus, where)
+        down, _ = _loss_and_grads(minus, where)
+        eps = plans.step_size(seed, d)
+        numeric = (up - down) / (2 * eps)
+        v = plans.direction(seed, d)
+        analytic = sum(float((grads[k] * v[k]).sum()) for k in PARAMS)
+        require(close(numeric, analytic, GRADIENT_CHECK), name,
+                f"gradient check {where}: along a random direction your loss changes at the rate {numeric:.6g} "
+                f"(central differences, step {eps:.2g}, same mask), your grads say {analytic:.6g}: the backward "
+                "pass does not match the forward (is the mask and the scale applied in backward too?)")
+
+
+def fc_net_loss(records, seed: int = 0) -> None:
+    """Plain network in evaluation; exact one-example training calls; a gradient check on a batch."""
+    inputs = plans.loss_inputs(seed)
+    require(isinstance(records, list) and len(records) == len(inputs) and all(isinstance(r, dict) for r in records),
+            NAME, "the hidden test did not run to the end (did an answer cell redefine something it uses?)")
+    singles, checks = [], []
+    for (call, params, x, y), record in zip(inputs, records):
+        if call.purpose in ("eval", "p0"):
+            _plain(NAME, call, params, x, y, record)
+        elif call.purpose == "single":
+            singles.append(_single_keep(NAME, call, params, x, y, record))
+        else:
+            checks.append((call, record))
+    _gradient_check(NAME, seed, checks)
+    kept = np.concatenate([keep[active] for keep, active in singles])
+    fraction = masks.kept_fraction(kept, plans.SINGLE_P)
+    require(fraction.passed, NAME,
+            f"kept {fraction.observed:.3f} of {fraction.events} active hidden units over {len(singles)} one-example calls "
+            f"with p_drop={plans.SINGLE_P}, expected {fraction.expected:.3f} ± {fraction.tolerance:.3f} (p_drop is the "
+            f"probability of DROPPING; a correct mask fails this with probability < {DELTA:g})")
+    pairs = list(zip(singles[0::2], singles[1::2]))
+    first = np.concatenate([a[0][a[1]] for a, _ in pairs])
+    second = np.concatenate([b[0][a[1]] for a, b in pairs])
+    if np.array_equal(first, second):
+        fail(NAME, f"two training calls on the same example always dropped the same hidden units ({len(pairs)} pairs): "
+                   "draw a fresh mask from rng on every call (do not keep or reseed one)")
+    test = masks.independent_draws(first, second, plans.SINGLE_P)
+    require(test.passed, NAME, f"two training calls on the same example agreed on {test.summary('keep decisions')}: "
+                               "draw a fresh mask from rng on every call")
+
+
+# ----------------------------------------------------------------------------- train_fc_net
+
+TRAIN = "train_fc_net"
+# Bands for a correct loop on the plan's data, with dropout at TRAIN_P. The evaluation-mode training loss
+# after training is at most FALL times the one before; the gap (validation minus training loss, both in
+# evaluation) lies in GAP. MEASURED below (tests/checks/test_capstone_band.py re-measures them).
+FALL = 0.25
+GAP = (0.0, 0.66)
+
+
+def _trained(record) -> tuple[dict, dict]:
+    result = value_of(record, TRAIN, "on the chapter's training data")
+    require(isinstance(result, tuple | list) and len(result) == 2, TRAIN, "must return a pair (params, history)")
+    params, history = result
+    require(isinstance(params, dict) and set(PARAMS) <= set(params), TRAIN,
+            f"the trained params must be a dict with the keys {', '.join(PARAMS)}")
+    arrays = {}
+    for key in PARAMS:
+        arrays[key] = as_array(params[key], TRAIN, f'params["{key}"]')
+        require(arrays[key].shape == plans.PARAM_SHAPES[key] and np.isfinite(arrays[key]).all(), TRAIN,
+                f'the trained params["{key}"] must be finite numbers of shape {plans.PARAM_SHAPES[key]}')
+    require(isinstance(history, dict) and {"loss", "val_loss"} <= set(history), TRAIN,
+            'history must be a dict with the keys "loss" and "val_loss"')
+    curves = {}
+    for key in ("loss", "val_loss"):
+        values = as_array(history[key], TRAIN, f'history["{key}"]')
+        require(values.dtype.kind in "iuf", TRAIN, f'history["{key}"] must be a list of numbers')
+        curves[key] = values.astype(np.float64).ravel()
+        require(curves[key].size == plans.EPOCHS, TRAIN,
+                f'history["{key}"] must hold one number per epoch ({plans.EPOCHS}), got {curves[key].size}')
+    return arrays, curves
+
+
+def _epochs(calls) -> list[tuple[list[dict], list[dict]]]:
+    """The loss function's calls, epoch by epoch: ``(training calls, evaluation calls)``."""
+    steps = plans.TRAIN_N // plans.TRAIN_BATCH
+    require(isinstance(calls, list) and all(isinstance(c, dict) for c in calls), TRAIN,
+            "the hidden test did not run to the end")
+    training = [c for c in calls if c.get("train") is True]
+    evaluation = [c for c in calls if c.get("train") is not True]
+    require(len(training) == plans.EPOCHS * steps, TRAIN,
+            f"loss_fn was called {len(training)} times with train=True, expected one call per mini-batch: "
+            f"{plans.EPOCHS} epochs of {steps} mini-batches of {plans.TRAIN_BATCH} (dropout must be on in training)")
+    require(len(evaluation) == plans.EPOCHS, TRAIN,
+            f"loss_fn was called {len(evaluation)} times with train other than True; expected one evaluation of the "
+            f"validation set per epoch, with train=False ({plans.EPOCHS})")
+    for c in evaluation:
+        require(c.get("train") is False, TRAIN, "the validation loss must be computed with train=False (dropout off)")
+        require(c.get("n") == plans.VAL_N, TRAIN, f"each evaluation must cover the whole validation set ({plans.VAL_N} "
+                                                  f"examples), got {c.get('n')}")
+    for c in training:
+        require(c.get("n") == plans.TRAIN_BATCH, TRAIN, f"every mini-batch must hold batch_size={plans.TRAIN_BATCH} "
+                                                        f"examples, got {c.get('n')}")
+        require(c.get("p_drop") == plans.TRAIN_P, TRAIN, f"loss_fn must get the p_drop it was given ({plans.TRAIN_P}), "
+                                                         f"got {c.get('p_drop')}")
+    states = [c.get("rng") for c in training]
+    require(all(isinstance(s, int) for s in states), TRAIN, "pass the rng you were given to loss_fn in training")
+    require(len(set(states)) == len(states), TRAIN,
+            "two training steps got a generator in the same state, so they drew the same dropout mask: pass the one "
+            "rng on to every step (do not create or reseed a generator inside the loop)")
+    order = [c.get("train") is True for c in calls]
+    per_epoch = []
+    for e in range(plans.EPOCHS):
+        chunk = order[e * (steps + 1): (e + 1) * (steps + 1)]
+        require(chunk == [True] * steps + [False], TRAIN,
+                f"each epoch must run its {steps} training steps, then evaluate the validation set once")
+        per_epoch.append((calls[e * (steps + 1): e * (steps + 1) + steps], [calls[e * (steps + 1) + steps]]))
+    return per_epoch
+
+
+def train_fc_net(records, seed: int = 0) -> None:
+    """SGD with dropout on, evaluation with it off, once per epoch; the trained network judged here."""
+    require(isinstance(records, list) and len(records) == 2 and all(isinstance(r, dict) for r in records), TRAIN,
+            "the hidden test did not run to the end (did an answer cell redefine something it uses?)")
+    params, curves = _trained(records[0])
+    calls = value_of(records[1], TRAIN, "")
+    for e, (steps, (evaluation,)) in enumerate(_epochs(calls)):
+        losses = [c.get("loss") for c in steps] + [evaluation.get("loss")]
+        require(all(isinstance(v, float) for v in losses), TRAIN,
+                f"loss_fn did not return a number as the loss in epoch {e + 1} (is fc_net_loss working?)")
+        require(close(curves["loss"][e], np.mean(losses[:-1])), TRAIN,
+                f'history["loss"][{e}] must be the mean of that epoch\'s mini-batch losses ({np.mean(losses[:-1]):.6g}), '
+                f"got {curves['loss'][e]:.6g}")
+        require(close(curves["val_loss"][e], losses[-1]), TRAIN,
+                f'history["val_loss"][{e}] must be the loss loss_fn returned on the validation set that epoch')
+    x, y, x_val, y_val = plans.training_data()
+    start = network(plans.initial_params(seed), x, y)[0]
+    train_loss, val_loss = network(params, x, y)[0], network(params, x_val, y_val)[0]
+    dependent = " (if fc_net_loss lost points, fix it first: training uses it)"
+    require(close(curves["val_loss"][-1], val_loss), TRAIN,
+            f"the returned params give a validation loss of {val_loss:.6g} without dropout, but the last entry of "
+            f'history["val_loss"] is {curves["val_loss"][-1]:.6g}: return the trained params, and evaluate with '
+            f"train=False{dependent}")
+    require(train_loss <= FALL * start, TRAIN,
+            f"training did not lower the loss enough: {start:.4g} before, {train_loss:.4g} after {plans.EPOCHS} epochs "
+            f"(at most {FALL:g} times the start is expected; step params -= lr * grads){dependent}")
+    gap = val_loss - train_loss
+    require(GAP[0] <= gap <= GAP[1], TRAIN,
+            f"the trained network's validation loss minus its training loss (both without dropout) is {gap:.4g}; "
+            f"training with dropout as stated gives {GAP[0]:g} to {GAP[1]:g}{dependent}")
