@@ -367,9 +367,16 @@ def cmd_report(args) -> None:
 
 
 def cmd_override(args) -> None:
-    from autograder.grade.overrides import OverrideError, change, describe, import_sheets, listing
+    from autograder.grade.overrides import OverrideError, change, describe, import_sheets, listing, write_sheet
 
     book = _graded_gradebook(args)
+    if args.sheet:
+        from autograder.collect.course_roster import course_names
+
+        count = write_sheet(book, Path(args.sheet), args.assignments, course_names(_course(args)))
+        print(f"wrote {args.sheet}: {count} line(s), one per graded function; fill in points and reason where "
+              f"you change something, then `dropout-grader override --import {args.sheet}`")
+        return
     try:
         if args.list or args.log:
             lines = listing(book, args.assignments) if args.list else [describe(e) for e in book.override_log()]
@@ -639,8 +646,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "left out); when a regrade changes the verdict it is no longer applied and the "
                                    "submission is flagged for review (--list shows it): set it again or remove "
                                    "it. --import checks every line of the sheet(s) (columns student, assignment, "
-                                   "function, points, reason, and optionally by) and records all of them in one "
-                                   "transaction, or, if any line is wrong, nothing, naming each bad line.", 90),
+                                   "function, points, reason, and optionally by and row_key) and records all of "
+                                   "them in one transaction, or, if any line is wrong, nothing, naming each bad "
+                                   "line. --sheet writes a sheet of every graded function with a row_key per "
+                                   "line, which a line is matched by (as the manual sheets' are: a spreadsheet "
+                                   "may turn a student id like 0042 into 42); lines left without points and "
+                                   "reason are skipped.", 90),
                        epilog="examples:\n  dropout-grader override ann ch02 inverted_dropout_forward 3 --reason "
                               "\"regrade: the mask test was too strict\"\n"
                               "  dropout-grader override bob ch02 inverted_dropout_forward 0 --reason \"copied\"\n"
@@ -659,6 +670,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true",
                    help="list the overrides in force, marking those a regrade left for review")
     p.add_argument("--log", action="store_true", help="print the whole audit log, oldest first")
+    p.add_argument("--sheet", metavar="CSV",
+                   help="write a sheet to fill in: one line per graded function of every submission (with "
+                        "--assignment: of those), with its row_key; then --import it")
     p.set_defaults(func=cmd_override)
 
     p = sub.add_parser("check", parents=[_choose("which exercise (default: read from the notebook)")],

@@ -27,7 +27,10 @@ from pathlib import Path
 
 from autograder.report.reasons import normalise_reason
 
-SHEET_COLUMNS = ("student", "assignment", "function", "points", "reason")   # "by" optional
+SHEET_COLUMNS = ("student", "assignment", "function", "points", "reason")   # "by" and "row_key" optional
+# The sheet `override --sheet` writes: every graded function, points and reason left to fill in.
+TEMPLATE_COLUMNS = ["student", "name", "assignment", "function", "max_points", "autograded_points", "points",
+                    "reason", "row_key"]
 ERRORS_SHOWN = 50
 
 
@@ -170,11 +173,41 @@ def check_change(raw: dict, shown: dict, student: str, assignment: str, function
     return {**base, "action": "set", "points": value}, []
 
 
+def _keys(rows: list[dict]) -> dict[str, tuple[str, str, str]]:
+    """row_key -> (student, assignment, function), with the manual sheets' keys (``k-``): a key survives a
+    spreadsheet that turns a student id such as "0042" into "42"."""
+    from autograder.manual.sheets import row_key
+
+    return {row_key(r["student"], r["assignment"], f): (r["student"], r["assignment"], f)
+            for r in rows if not r.get("missing") for f in r["functions"]}
+
+
+def _target(cells: dict, key: str, keys: dict, where: str, problems: list) -> tuple[str, str, str] | None:
+    """(student, assignment, function) of a line: by its row_key when it has one, else by the cells as written."""
+    if not key:
+        return cells["student"], cells["assignment"], cells["function"]
+    if key not in keys:
+        problems.append(f"{where}: row_key {key!r} is not one the grader wrote for this gradebook (edited by hand, "
+                        "or changed by a spreadsheet?): write the sheet again with `dropout-grader override --sheet`")
+        return None
+    found = keys[key]
+    said = (cells["assignment"], cells["function"])
+    if any(given and given != real for given, real in zip(said, found[1:])):  # an empty cell says nothing
+        problems.append(f"{where}: row_key {key!r} is the key of {'/'.join(found)}, but the line says "
+                        f"{'/'.join(said)}")
+        return None
+    return found
+
+
 def read_sheets(paths, raw_rows: list[dict], shown_rows: list[dict], author: str, at: str):
-    """Every line of every sheet checked: (events, problems naming file and line)."""
+    """Every line of every sheet checked: (events, problems naming file and line).
+
+    A line with a ``row_key`` is matched by it (the student cell is then only for the reader); a line
+    of a written template with neither points nor reason is left out."""
     from autograder.course.csv_input import read_table
 
     raw, shown = _row_index(raw_rows), _row_index(shown_rows)
+    keys = _keys(raw_rows)
     events, problems, seen = [], [], {}
     for path in map(Path, paths):
         try:
@@ -192,10 +225,15 @@ def read_sheets(paths, raw_rows: list[dict], shown_rows: list[dict], author: str
                 if reader.reader.dialect.delimiter == ";" and cells["points"].count(",") == 1:
                     cells["points"] = cells["points"].replace(",", ".")  # "2,5" from a decimal-comma locale
                 by = _cell(record.get(header["by"])) if "by" in header else ""
+                line_key = _cell(record.get(header["row_key"])) if "row_key" in header else ""
                 if not any(cells.values()):
                     continue  # a blank line a spreadsheet left
+                if line_key and not (cells["points"] or cells["reason"]):
+                    continue  # a line of the written template nobody filled in
                 where = f"{path} line {line}"
-                key = (cells["student"], cells["assignment"], cells["function"])
+                key = _target(cells, line_key, keys, where, problems)
+                if key is None:
+                    continue
                 if key in seen:
                     problems.append(f"{where}: {'/'.join(key)} again (already on {seen[key]})")
                     continue
@@ -270,3 +308,32 @@ def listing(gradebook, assignments=None) -> list[str]:
                      f"{_points(event['max_points'])} (autograded {_points(event['autograded_points'])}), "
                      f"by {event['author']} at {event['at']}: {event['reason']}{state}")
     return lines
+
+
+def write_sheet(gradebook, path: Path, assignments=None, names: dict[str, str] | None = None) -> int:
+    """A sheet to fill in: one line per graded function of every submission, with its row_key; returns the lines.
+
+    Lines left without points and reason are skipped by ``--import``; the student and name cells are
+    for the reader (the row_key says whose line it is)."""
+    import io
+
+    from autograder.collect.course_roster import clean
+    from autograder.course.files import write_bytes_atomically
+    from autograder.export.grades import spreadsheet_safe
+    from autograder.manual.sheets import row_key
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(TEMPLATE_COLUMNS)
+    count = 0
+    for row in sorted(gradebook.rows(overrides=False), key=lambda r: (r["assignment"], r["student"])):
+        if row.get("missing") or (assignments and row["assignment"] not in assignments):
+            continue
+        for function, info in sorted(row["functions"].items()):
+            writer.writerow([spreadsheet_safe(v) for v in (
+                row["student"], clean((names or {}).get(row["student"], "")), row["assignment"], function,
+                _points(info["max_points"]), _points(info["points"]), "", "",
+                row_key(row["student"], row["assignment"], function))])
+            count += 1
+    write_bytes_atomically(Path(path), buffer.getvalue().encode("utf-8", "replace"), prefix=".overrides")
+    return count

@@ -117,6 +117,48 @@ def test_a_sheet_a_decimal_comma_spreadsheet_saved_imports(book, tmp_path):
     assert inverted(book)["points"] == 2.5
 
 
+def test_a_sheet_written_by_the_grader_is_matched_by_row_key_even_when_a_spreadsheet_mangled_the_names(tmp_path):
+    """Student "0042" comes back from a spreadsheet as "42": the row_key (the manual sheets' k- key) still finds it;
+    a key the grader did not write, or one for another function, is an error; untouched lines are skipped."""
+    from autograder.grade.overrides import write_sheet
+    from autograder.manual.sheets import row_key
+
+    course = tmp_path / "course"
+    course.mkdir()
+    book = Gradebook(default_url(course))
+    for student in ("0042", "bob"):
+        book.record(result(student))
+    path = tmp_path / "template.csv"
+    assert write_sheet(book, path, names={"0042": "Zoë Null"}) == 4
+    with path.open(encoding="utf-8") as fh:
+        lines = list(csv.DictReader(fh))
+    assert [(r["student"], r["name"], r["function"], r["autograded_points"], r["points"]) for r in lines][:2] == \
+        [("0042", "Zoë Null", "inverted_dropout_forward", "1", ""), ("0042", "Zoë Null", "vanilla_dropout_forward", "3", "")]
+    key = row_key("0042", "ch02", "inverted_dropout_forward")
+    assert lines[0]["row_key"] == key and key.startswith("k-")
+    # As a spreadsheet saves it: the id turned into a number, one line filled in, the others untouched.
+    lines[0].update(student="42", points="2.5", reason="regrade: the check was too strict")
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(lines[0]))
+        writer.writeheader()
+        writer.writerows(lines)
+    event, = import_sheets([path], book, "prof")
+    assert (event["student"], event["function"], event["points"]) == ("0042", "inverted_dropout_forward", 2.5)
+    bad = sheet(tmp_path, "student,assignment,function,points,reason,row_key\n"
+                          "42,ch02,inverted_dropout_forward,1,x,k-0123456789abcdef\n"
+                          f"0042,ch02,vanilla_dropout_forward,1,x,{key}\n"
+                          f"0042,ch02,,,only a reason,{key}\n", "bad.csv")
+    with pytest.raises(OverrideError) as err:
+        import_sheets([bad], book, "prof")
+    text = str(err.value)
+    assert "nothing was recorded; 3 problem(s)" in text
+    assert f"{bad} line 2: row_key 'k-0123456789abcdef' is not one the grader wrote" in text
+    assert f"{bad} line 3: row_key {key!r} is the key of 0042/ch02/inverted_dropout_forward, but the line says " \
+           "ch02/vanilla_dropout_forward" in text
+    assert f"{bad} line 4: no points" in text
+    assert len(book.override_log()) == 1
+
+
 def test_a_regrade_keeps_an_override_while_the_verdict_reads_the_same_else_flags_it(book):
     change(book, "ann", "ch02", "inverted_dropout_forward", "2", "partial credit", "prof")
     book.record({**result("ann", p=0.4, s=1.667), "sha256": "b" * 64})  # new inputs, the same mistake
