@@ -64,7 +64,8 @@ class Page(Guarded):
 
     def write_error(self, status_code: int, **kwargs) -> None:
         error = kwargs.get("exc_info", (None, None))[1]
-        message = getattr(error, "log_message", None) or self._reason
+        message = error.get_message() if isinstance(error, tornado.web.HTTPError) else None
+        message = message or self._reason  # never a traceback: an unexpected error says only its status
         self.page(views.error_page(status_code, message or "error", self.xsrf_token.decode()))
 
     def row(self, assignment: str, student: str) -> dict:

@@ -23,7 +23,7 @@ body{max-width:80rem}nav{display:flex;gap:1rem;border-bottom:1px solid #ccc;padd
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(22rem,1fr));gap:.8rem}
 .card{border:1px solid #bbb;border-radius:4px;padding:.5rem}.card.current{outline:3px solid #3b6ea8}
 .card textarea{width:100%;min-height:4rem;box-sizing:border-box}.card input[type=text]{width:5rem}
-.saved{color:#1b5e20}.error{color:#a40000;font-weight:600}.flag{color:#7a4a00}
+.saved{color:#1b5e20}.error{color:#a40000;font-weight:600;white-space:pre-wrap}.flag{color:#7a4a00}
 form.inline{display:inline}.muted{color:#555}.tex{background:#f4f8ff;padding:.3rem .6rem}
 label{font-weight:600}.override{background:#fff8e1}
 """.strip()
