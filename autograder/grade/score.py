@@ -22,6 +22,7 @@ from dropout_collect.wire import ALLOWED_DTYPES, MIME, VERSION
 
 from autograder.feedback.notebook_view import BUILTIN_ERRORS
 from autograder.course.cells import is_test, is_written, nbgrader_meta, points
+from autograder.course.sentences import shortened
 
 CHOSEN = "…"  # stands for text the student's code chose, in reasons for the student
 
@@ -95,7 +96,7 @@ def answer_error(cells: list, test_index: int, cell_timeout: int, for_student: b
                 return None
             if error[0] == "KeyboardInterrupt" and _seconds(cell) >= cell_timeout - 1:
                 return f"the answer cell did not finish within {cell_timeout} s and was interrupted"
-            return f"the answer cell raised {error[0]}: {error[1]}"[:400]
+            return shortened(f"the answer cell raised {error[0]}: {error[1]}", 400)
     return None
 
 
@@ -118,7 +119,7 @@ def missing_data_reason(cells: list, index: int, cell_timeout: int, problem: str
     elif error[0] in ("KeyboardInterrupt", "CellTimeoutError"):
         reason = f"the test did not finish within {cell_timeout} s"
     else:
-        reason = f"the test stopped with {error[0]}: {error[1][:300]}"
+        reason = f"the test stopped with {error[0]}: {shortened(error[1], 300)}"
     cause = answer_error(cells, index, cell_timeout, for_student)
     return f"{reason} ({cause})" if cause else reason
 
@@ -216,7 +217,7 @@ REASON_KEPT = 600  # characters of a reason (a student's exception message can b
 
 
 def _kept(reason: str) -> str:
-    return reason[:REASON_KEPT] + " [...]" if len(reason) > REASON_KEPT else reason
+    return shortened(reason, REASON_KEPT)
 
 
 def score(assignment: str, points: dict[str, float], notebook: nbformat.NotebookNode, problem: str | None,
@@ -244,6 +245,20 @@ def score(assignment: str, points: dict[str, float], notebook: nbformat.Notebook
                                cell_timeout, problem)
         functions[grade_id] = {"points": 0.0, "max_points": maximum, "reason": _kept(reason),
                                "student_reason": _kept(shown)}
+    return with_fix_first_notes(assignment, functions)
+
+
+def with_fix_first_notes(assignment: str, functions: dict) -> dict:
+    """One bug can cost two functions (a wrong enable_mc_dropout fails mc_dropout_predict too): a lost
+    function that depends on another lost one says which to fix first (``registry.depends_on``)."""
+    from dropout_checks import fix_first_notes
+
+    lost = {grade_id for grade_id, info in functions.items() if info["points"] < info["max_points"]}
+    for grade_id, note in fix_first_notes(assignment, lost).items():
+        info = functions[grade_id]
+        for key in ("reason", "student_reason"):
+            if key in info:
+                info[key] = f"{info[key]} {note}".strip()
     return functions
 
 

@@ -15,12 +15,12 @@ load torch.
 """
 import importlib
 
-from ._core import EXERCISES, RESULTS, ExerciseFailure, summary, summary_text
+from ._core import DEPENDS_ON, EXERCISES, RESULTS, ExerciseFailure, fix_first, summary, summary_text
 from ._display import register as _register_display
 
 _register_display(ExerciseFailure)  # in a notebook, a failing check shows its sentence, not the kit's frames
 
-__all__ = ["EXERCISES", "ExerciseFailure", "RESULTS", "numpy_checks", "summary", "summary_text", "torch_checks"]
+__all__ = ["DEPENDS_ON", "EXERCISES", "ExerciseFailure", "RESULTS", "fix_first", "numpy_checks", "summary", "summary_text", "torch_checks"]
 
 
 def __getattr__(name):

@@ -70,11 +70,16 @@ def visible_check(name):
             try:
                 check(*args, **kwargs)
             except ExerciseFailure as failure:
-                _record(function, False, str(failure))
-                raise
+                note = fix_first(function, failing_dependencies(function))
+                _record(function, False, f"{failure} {note}".rstrip())
+                if not note:
+                    raise
+                # the student's own exception stays the cause, so the notebook still shows where it was raised
+                raise ExerciseFailure(f"{failure} {note}") from (failure.__cause__ or failure.__context__)
             except Exception as err:  # noqa: BLE001 - whatever the student's code raised, in words
                 message = (f"{function}: {NOT_IMPLEMENTED}" if isinstance(err, NotImplementedError)
                            else f"{function}: the check stopped because {type(err).__name__} was raised: {err}")
+                message = f"{message} {fix_first(function, failing_dependencies(function))}".rstrip()
                 _record(function, False, message)
                 raise ExerciseFailure(message) from err
             except BaseException:
@@ -96,6 +101,38 @@ EXERCISES = {
              "expected_calibration_error", "negative_log_likelihood"),
     "ch07": ("dropconnect_forward", "dropconnect_backward", "locked_dropout_forward"),
 }
+
+# function -> the graded functions of its notebook it may call, or whose output its check uses. A copy
+# of the "depends_on" column of the instructor's registry (the kit cannot read it; a test compares them).
+DEPENDS_ON = {
+    "expected_masked_output": ("all_keep_masks",),
+    "Dropout": ("dropout_backward",),
+    "mc_dropout_predict": ("enable_mc_dropout",),
+    "mutual_information": ("predictive_entropy",),
+    "dropconnect_backward": ("dropconnect_forward",),
+}
+
+
+def failing_dependencies(function: str) -> list[str]:
+    """The functions ``function`` depends on whose own check failed when it last ran."""
+    return [d for d in DEPENDS_ON.get(function, ()) if d in RESULTS and not RESULTS[d][0]]
+
+
+def fix_first(function: str, failing: list[str], graded: bool = False) -> str:
+    """The sentence that sends the student to the real cause, or "" when nothing it depends on fails.
+
+    The grader's reasons use it too (``graded``: said of tests that lost points, not of checks).
+    """
+    if not failing:
+        return ""
+    names = " and ".join(failing)
+    one = len(failing) == 1
+    if graded:
+        whose = "whose own test lost points too" if one else "whose own tests lost points too"
+        return f"Note: {function} may use {names}, {whose}: fix {names} first."
+    whose = "whose own check fails" if one else "whose own checks fail"
+    return f"Note: {function} may use {names}, {whose}: fix {names} first, then run this check again."
+
 
 HIDDEN = "the hidden tests run when your instructor grades."
 

@@ -13,6 +13,7 @@ import inspect
 from dataclasses import dataclass
 
 from dropout_collect import wire
+from dropout_kit import fix_first
 
 from ._core import DELTA, Failure
 from .registry import GRADED_FUNCTIONS
@@ -20,6 +21,18 @@ from .registry import GRADED_FUNCTIONS
 # (assignment, grade_id) -> verdict(records[, seed]), from the registry of graded functions; the hidden
 # test of that cell calls the registry's collector. A verdict with a seed judges the run's seed.
 VERDICTS = {row.key: row.verdict for row in GRADED_FUNCTIONS}
+# (assignment, grade_id) -> the graded functions of that notebook it may use (the registry's column).
+DEPENDS_ON = {row.key: row.depends_on for row in GRADED_FUNCTIONS if row.depends_on}
+
+
+def fix_first_notes(assignment: str, lost: set[str]) -> dict[str, str]:
+    """For each function in ``lost`` that depends on another lost function: the note naming which to fix first."""
+    notes = {}
+    for grade_id in sorted(lost):
+        failing = [d for d in DEPENDS_ON.get((assignment, grade_id), ()) if d in lost]
+        if failing:
+            notes[grade_id] = fix_first(grade_id, failing, graded=True)
+    return notes
 
 
 @dataclass(frozen=True)
@@ -60,4 +73,4 @@ def judge(assignment: str, grade_id: str, payload, seed: int = 0) -> Verdict:
     return Verdict(True, "")
 
 
-__all__ = ["DELTA", "Failure", "VERDICTS", "Verdict", "judge"]
+__all__ = ["DELTA", "DEPENDS_ON", "Failure", "VERDICTS", "Verdict", "fix_first_notes", "judge"]

@@ -54,6 +54,10 @@ class GradedFunction:
         The student's names the test passes, in order (by default the function itself).
     collector_args, check_args
         Literal arguments after the answers (the kind of forward or backward).
+    depends_on
+        Graded functions of the same notebook that this one may call (the exercise text suggests
+        it, or the test feeds it their output): when one of them fails too, the reason says to fix
+        that one first. The kit's copy (``dropout_kit.DEPENDS_ON``) is compared with this column.
     """
     assignment: str
     grade_id: str
@@ -66,6 +70,7 @@ class GradedFunction:
     answers: tuple[str, ...] = ()
     collector_args: tuple[str, ...] = ()
     check_args: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not self.answers:
@@ -121,9 +126,9 @@ def _forward(assignment, grade_id, points, kind, reference) -> GradedFunction:
                   collector_args=(kind,), check_args=(kind,))
 
 
-def _metric(grade_id, points) -> GradedFunction:
+def _metric(grade_id, points, **more) -> GradedFunction:
     return _torch("ch06", grade_id, points, "metric_cases", "metric",
-                  functools.partial(torch_verdicts.metric, name=grade_id), f"check_{grade_id}", grade_id)
+                  functools.partial(torch_verdicts.metric, name=grade_id), f"check_{grade_id}", grade_id, **more)
 
 
 # In the order of the notebooks' test cells.
@@ -133,13 +138,14 @@ GRADED_FUNCTIONS: tuple[GradedFunction, ...] = (
     _numpy("ch01", "all_keep_masks", 1, "MASK_SIZES", "all_keep_masks", numpy_verdicts.all_keep_masks,
            "check_all_keep_masks", None),
     _numpy("ch01", "expected_masked_output", 2, "expectation_inputs", "expected_masked_output",
-           numpy_verdicts.expected_masked_output, "check_expected_masked_output", None),
+           numpy_verdicts.expected_masked_output, "check_expected_masked_output", None, depends_on=("all_keep_masks",)),
     _forward("ch02", "vanilla_dropout_forward", 3, "vanilla", "vanilla_dropout_forward"),
     _forward("ch02", "inverted_dropout_forward", 3, "inverted", "inverted_dropout_forward"),
     _numpy("ch03", "dropout_backward", 3, "backward_inputs", "backward",
            functools.partial(numpy_verdicts.backward, kind="dropout"), "check_backward", "dropout_backward",
            collector_args=("dropout",)),
-    _numpy("ch03", "Dropout", 3, "layer_plan", "layer", numpy_verdicts.layer, "check_layer", "Dropout"),
+    _numpy("ch03", "Dropout", 3, "layer_plan", "layer", numpy_verdicts.layer, "check_layer", "Dropout",
+           depends_on=("dropout_backward",)),
     _torch("ch04", "train_epoch", 2, "TRAIN_SCENARIOS", "train_epoch", torch_verdicts.train_epoch,
            "check_train_epoch", None),
     _torch("ch04", "evaluate", 2, "evaluate_setup", "evaluate", torch_verdicts.evaluate, "check_evaluate", None),
@@ -150,16 +156,16 @@ GRADED_FUNCTIONS: tuple[GradedFunction, ...] = (
     _torch("ch06", "enable_mc_dropout", 3, "CONTEXT_PHASES", "enable_mc_dropout", torch_verdicts.enable_mc_dropout,
            "check_enable_mc_dropout", "enable_mc_dropout"),
     _torch("ch06", "mc_dropout_predict", 2, "predict_model", "mc_dropout_predict", torch_verdicts.mc_dropout_predict,
-           "check_mc_dropout_predict", "mc_dropout_predict"),
+           "check_mc_dropout_predict", "mc_dropout_predict", depends_on=("enable_mc_dropout",)),
     _metric("predictive_entropy", 1),
-    _metric("mutual_information", 1),
+    _metric("mutual_information", 1, depends_on=("predictive_entropy",)),
     _metric("expected_calibration_error", 2),
     _metric("negative_log_likelihood", 1),
     _numpy("ch07", "dropconnect_forward", 2, "DROPCONNECT_PLAN", "dropconnect_forward",
            numpy_verdicts.dropconnect_forward, "check_dropconnect_forward", "dropconnect_forward"),
     _numpy("ch07", "dropconnect_backward", 2, "dropconnect_dout", "dropconnect_backward",
            numpy_verdicts.dropconnect_backward, "check_dropconnect_backward", "dropconnect_backward",
-           answers=("dropconnect_forward", "dropconnect_backward")),
+           answers=("dropconnect_forward", "dropconnect_backward"), depends_on=("dropconnect_forward",)),
     _forward("ch07", "locked_dropout_forward", 2, "locked", "locked_dropout_forward"),
 )
 

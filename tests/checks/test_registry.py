@@ -156,6 +156,15 @@ def test_the_kit_lists_the_registered_checks_of_each_notebook():
     assert kit_problems(dropout_kit.EXERCISES) == []
 
 
+def test_the_kit_s_dependencies_are_the_registry_s_and_each_is_an_earlier_function_of_the_same_notebook():
+    registered = {row.grade_id: row.depends_on for row in GRADED_FUNCTIONS if row.depends_on}
+    assert dropout_kit.DEPENDS_ON == registered, "copy the registry's depends_on column into kit/dropout_kit/_core.py"
+    for row in GRADED_FUNCTIONS:
+        earlier = [r.grade_id for r in of_assignment(row.assignment)]
+        earlier = earlier[:earlier.index(row.grade_id)]
+        assert set(row.depends_on) <= set(earlier), f"{row.key} depends on a function not tested before it"
+
+
 @pytest.mark.parametrize("row", GRADED_FUNCTIONS, ids=lambda r: "/".join(r.key))
 def test_the_collector_and_the_verdict_read_the_row_s_plan(row):
     assert plan_problems(row) == []

@@ -108,7 +108,35 @@ def test_long_reasons_are_cut():
     def verbose(assignment, grade_id, payload, seed=0):
         return Verdict(False, "x" * 10_000)
     reason = verdicts.score("ch02", {"f": 3.0}, notebook(graded_cell("f")), None, 60, verbose)["f"]["reason"]
-    assert len(reason) <= verdicts.REASON_KEPT + 10
+    assert len(reason) <= verdicts.REASON_KEPT + 80 and reason.endswith("more characters, not shown]")
+
+
+def test_long_reasons_keep_whole_sentences_and_say_what_is_left_out():
+    sentences = [f"Sentence number {i} says 1.333 is the scale." for i in range(40)]
+
+    def wordy(assignment, grade_id, payload, seed=0):
+        return Verdict(False, " ".join(sentences))
+    reason = verdicts.score("ch02", {"f": 3.0}, notebook(graded_cell("f")), None, 60, wordy)["f"]["reason"]
+    kept, note = reason.rsplit(" [", 1)
+    assert kept.endswith("the scale.") and kept in " ".join(sentences) and len(kept) <= verdicts.REASON_KEPT
+    assert note.endswith("more characters not shown]")
+
+
+def test_a_function_that_depends_on_a_failing_one_says_which_to_fix_first():
+    failing = {"enable_mc_dropout", "mc_dropout_predict", "mutual_information"}
+
+    def judge(assignment, grade_id, payload, seed=0):
+        return Verdict(grade_id not in failing, "" if grade_id not in failing else f"{grade_id}: wrong")
+    cells = [graded_cell(f) for f in ("enable_mc_dropout", "mc_dropout_predict", "predictive_entropy",
+                                      "mutual_information")]
+    result = verdicts.score("ch06", dict.fromkeys(["enable_mc_dropout", "mc_dropout_predict", "predictive_entropy",
+                                                   "mutual_information"], 1.0), notebook(*cells), None, 60, judge)
+    assert result["mc_dropout_predict"]["reason"] == (
+        "mc_dropout_predict: wrong Note: mc_dropout_predict may use enable_mc_dropout, whose own test lost points "
+        "too: fix enable_mc_dropout first.")
+    assert result["mc_dropout_predict"]["student_reason"].endswith("fix enable_mc_dropout first.")
+    assert result["enable_mc_dropout"]["reason"] == "enable_mc_dropout: wrong"  # it depends on nothing
+    assert result["mutual_information"]["reason"] == "mutual_information: wrong"  # predictive_entropy passed
 
 
 def test_the_seed_reaches_the_checker():
