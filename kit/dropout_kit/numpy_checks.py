@@ -219,6 +219,16 @@ def check_keep_to_drop(fn) -> None:
         require(_is_number(got), name, f"must return a number, got {type(got).__name__} for p_keep={p_keep}")
         require(close(float(got), 1 - p_keep), name,
                 f"keep probability {p_keep} should give p_drop {1 - p_keep:g}, got {float(got):.6g}")
+    for p_keep in (-0.1, 1.5, float("nan")):
+        try:
+            got, _ = call_quietly(fn, p_keep)
+        except ValueError:
+            continue
+        except Exception as err:  # noqa: BLE001
+            fail(name, f"p_keep={p_keep} must raise ValueError, it raised {type(err).__name__}: {err}")
+        hint = (" (every comparison with NaN is False, so `p_keep < 0 or p_keep > 1` lets it through: "
+                "test `not 0 <= p_keep <= 1`)" if p_keep != p_keep else "")
+        fail(name, f"p_keep={p_keep} is not a probability: raise ValueError, instead it returned {got!r}{hint}")
 
 
 @visible_check("all_keep_masks")

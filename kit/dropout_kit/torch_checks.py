@@ -216,6 +216,33 @@ def _toy_data(n: int = 64):
     return x, (x[:, 0] > 0).long() + (x[:, 1] > 0).long()
 
 
+class ClearingWatch(torch.optim.SGD):
+    """Plain SGD that notices gradients carried over from one step to the next.
+
+    After each step it writes a marker into every gradient; a loop that clears the gradients
+    (``optimiser.zero_grad()``, ``model.zero_grad()``, or setting them to None) before the next
+    backward pass removes it, a loop that does not adds the next gradient onto it.
+    """
+
+    MARK = 1e6  # far above any gradient of the toy model and data below
+
+    def __init__(self, params, lr):
+        super().__init__(params, lr=lr)
+        self.carried_over = False
+
+    def _grads(self):
+        return [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        if any(bool((g.abs() > self.MARK / 2).any()) for g in self._grads()):
+            self.carried_over = True  # skip the update: the marker would wreck the model
+        else:
+            super().step(closure)
+        for grad in self._grads():
+            grad.fill_(self.MARK)
+
+
 @visible_check("train_epoch")
 @_own_random_state
 def check_train_epoch(fn) -> None:
@@ -223,7 +250,7 @@ def check_train_epoch(fn) -> None:
     model, probe = _probe_model()
     x, y = _toy_data()
     model.eval()  # a correct loop switches to training mode itself
-    optimiser = torch.optim.SGD(model.parameters(), lr=0.1)
+    optimiser = ClearingWatch(model.parameters(), lr=0.1)
     before = [p.detach().clone() for p in model.parameters()]
     try:
         loss = fn(model, optimiser, x, y, batch_size=16)
@@ -234,6 +261,9 @@ def check_train_epoch(fn) -> None:
     require(all(training for training, _ in probe.calls), name,
             "the model was not in training mode: call model.train() at the start of train_epoch")
     require(all(grad for _, grad in probe.calls), name, "gradients were disabled during training")
+    require(not optimiser.carried_over, name,
+            "gradients piled up from one mini-batch to the next: clear them with optimiser.zero_grad() before "
+            "each backward pass (not once per epoch)")
     require(any(not torch.equal(a, b) for a, b in zip(before, model.parameters())), name,
             "no parameter changed: call loss.backward() and optimiser.step() for every mini-batch")
     require(isinstance(loss, float) and math.isfinite(loss), name,

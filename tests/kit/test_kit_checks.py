@@ -147,11 +147,32 @@ def _new_mask_backward(dout, cache):
     return dout * (rng.random(dout.shape) < 0.6) * cache["scale"]
 
 
+def _keep_to_drop_without_nan_check(p_keep):
+    if p_keep < 0 or p_keep > 1:  # False for NaN
+        raise ValueError(p_keep)
+    return 1.0 - p_keep
+
+
+def _train_epoch_zeroing_once(model, optimiser, x, y, batch_size=32):
+    import torch
+    model.train()
+    optimiser.zero_grad()  # once per epoch: the second mini-batch's gradient adds onto the first's
+    losses = []
+    for start in range(0, len(x), batch_size):
+        loss = torch.nn.functional.cross_entropy(model(x[start:start + batch_size]), y[start:start + batch_size])
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    return sum(losses) / len(losses)
+
+
 @pytest.mark.parametrize("check,fn,words", [
     (lambda fn: npc.check_forward(fn, "inverted"), _broken_inverted, "1/(1-p_drop)"),
     (lambda fn: npc.check_forward(fn, "inverted"), _keep_as_drop, "DROPPING"),
     (lambda fn: npc.check_backward(fn), _new_mask_backward, "mask saved in the forward pass"),
     (lambda fn: npc.check_keep_to_drop(fn), lambda p: str(1 - p), "must return a number"),
+    (lambda fn: npc.check_keep_to_drop(fn), _keep_to_drop_without_nan_check, "p_keep=nan is not a probability"),
+    (lambda fn: dropout_kit.torch_checks.check_train_epoch(fn), _train_epoch_zeroing_once, "piled up"),
     (lambda fn: npc.check_forward(fn, "inverted"), lambda x, p, t, rng=None: 1 / 0, "ZeroDivisionError"),
 ])
 def test_classic_mistakes_fail_in_words(check, fn, words):
@@ -272,3 +293,22 @@ def test_the_kit_imports_nothing_instructor_side():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
     assert proc.returncode == 0, proc.stderr
     assert "0 of 3 visible checks pass" in proc.stdout
+
+
+def test_a_check_whose_dependency_failed_says_which_function_to_fix_first():
+    dropout_kit.RESULTS.clear()
+    broken_masks = lambda n: np.zeros((2 ** n, n), dtype=bool)  # noqa: E731 - every mask drops everything
+    expected = lambda a, p_drop: np.zeros_like(a)  # noqa: E731 - wrong because the masks are
+    with pytest.raises(ExerciseFailure) as masks:
+        npc.check_all_keep_masks(broken_masks)
+    assert "first" not in str(masks.value)
+    with pytest.raises(ExerciseFailure) as failure:
+        npc.check_expected_masked_output(expected)
+    assert str(failure.value).endswith("Note: expected_masked_output may use all_keep_masks, whose own check "
+                                       "fails: fix all_keep_masks first, then run this check again.")
+    assert dropout_kit.RESULTS["expected_masked_output"] == (False, str(failure.value))
+    npc.check_all_keep_masks(lambda n: np.array(list(np.ndindex(*(2,) * n)), dtype=bool) if n else np.ones((1, 0), bool))
+    with pytest.raises(ExerciseFailure) as again:
+        npc.check_expected_masked_output(expected)
+    assert "first" not in str(again.value)  # the dependency passes now: the failure is this function's own
+    dropout_kit.RESULTS.clear()
