@@ -256,6 +256,8 @@ def with_fix_first_notes(assignment: str, functions: dict) -> dict:
     lost = {grade_id for grade_id, info in functions.items() if info["points"] < info["max_points"]}
     for grade_id, note in fix_first_notes(assignment, lost).items():
         info = functions[grade_id]
+        if "not implemented" in info["reason"]:
+            continue  # a stub has no cause elsewhere
         for key in ("reason", "student_reason"):
             if key in info:
                 info[key] = f"{info[key]} {note}".strip()
