@@ -14,6 +14,8 @@ import nbformat
 
 from autograder.course.cells import is_solution, is_test, nbgrader_meta
 from autograder.feedback.notebook_view import CLEAN_CELLS, GRADER_KEY, HIDDEN_BEGIN
+from autograder.grade.repair import NotANotebook, read_repaired
+
 
 @dataclass
 class Screened:
@@ -91,14 +93,18 @@ def missing_answers(submitted_or_rebuilt: nbformat.NotebookNode, released: nbfor
 def read(path, released: nbformat.NotebookNode) -> Screened:
     """The submission at ``path`` rebuilt on the release, or the reason it cannot be graded."""
     try:
-        submitted = nbformat.read(path, as_version=4)
-        nbformat.validate(submitted)
+        submitted, repairs = read_repaired(path)
+    except NotANotebook as err:
+        return Screened(None, f"the submitted file is not a notebook this course can read: {err}. "
+                              "Export it again from Jupyter as .ipynb", [])
     except Exception as err:  # noqa: BLE001 - any unreadable file is the student's problem, not ours
-        return Screened(None, f"the submitted file is not a notebook this course can read ({type(err).__name__}: "
-                              f"{str(err)[:120]}); export it again from Jupyter as .ipynb", [])
+        return Screened(None, f"the submitted file is not a notebook this course can read ({type(err).__name__}). "
+                              "Export it again from Jupyter as .ipynb", [])
     missing = missing_answers(submitted, released)
     flags = [f"the submission has no answer cell {', '.join(missing)} (its metadata may have been lost): "
              "those cells ran empty, and the student's own cells ran as written"] if missing else []
+    if repairs:
+        flags.append(f"the file did not follow the notebook format and was repaired before grading: {'; '.join(repairs)}")
     return Screened(_rebuild(submitted, released), None, flags)
 
 

@@ -1,0 +1,116 @@
+"""Read a submitted notebook, repairing what a student's tools commonly get wrong in its format.
+
+A notebook that fails nbformat's schema used to get 0 points although its cells were all there:
+a 4.4 file with cell ids (a cell added by a newer Jupyter), a field in the wrong kind of cell
+(``execution_count`` on a markdown cell after a cell type change), a missing or repeated id,
+metadata of the wrong type. Grading uses only the cells' sources (see ``rebuild``), so such
+slips are repaired and recorded; a file that is not a JSON notebook at all is refused.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import nbformat
+from nbformat.validator import normalize
+
+# The fields nbformat 4.5 allows on each kind of cell.
+CELL_FIELDS = {
+    "code": {"id", "cell_type", "metadata", "source", "outputs", "execution_count"},
+    "markdown": {"id", "cell_type", "metadata", "source", "attachments"},
+    "raw": {"id", "cell_type", "metadata", "source", "attachments"},
+}
+
+
+class NotANotebook(ValueError):
+    """The file cannot be read as a notebook, even repaired; the message says why in one sentence."""
+
+
+def _load(path: Path) -> dict:
+    try:
+        raw = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise NotANotebook("the file is not UTF-8 text") from None
+    except json.JSONDecodeError as err:
+        raise NotANotebook(f"the file is not JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells", []), list):
+        raise NotANotebook("the file holds JSON, but not a notebook (no list of cells)")
+    return raw
+
+
+def _repair_cells(raw: dict) -> list[str]:
+    """Fix the cells in place (nbformat 4 only); what was done, in words."""
+    repairs, seen = [], set()
+    if not isinstance(raw.get("metadata"), dict):
+        raw["metadata"] = {}
+        repairs.append("reset the notebook's metadata, which was not a mapping")
+    minor = raw.get("nbformat_minor", 0)
+    if not isinstance(minor, int) or minor < 5 and any("id" in c for c in raw["cells"] if isinstance(c, dict)):
+        raw["nbformat_minor"] = 5
+        repairs.append(f"it had cell ids but said nbformat 4.{minor}: marked 4.5")
+    with_ids = raw.get("nbformat_minor", 0) >= 5
+    stray, cleared, renamed = 0, 0, 0
+    kept = []
+    for cell in raw["cells"]:
+        if not isinstance(cell, dict) or cell.get("cell_type") not in CELL_FIELDS:
+            stray += 1
+            continue
+        kind = cell["cell_type"]
+        extra = set(cell) - CELL_FIELDS[kind]
+        for key in extra:
+            del cell[key]
+        stray += bool(extra)
+        if not isinstance(cell.get("metadata"), dict):
+            cell["metadata"], cleared = {}, cleared + 1
+        if not isinstance(cell.get("source"), (str, list)):
+            cell["source"] = ""
+        if kind == "code":
+            cell.setdefault("outputs", [])
+            cell.setdefault("execution_count", None)
+        if with_ids:
+            cell_id = cell.get("id")
+            if not isinstance(cell_id, str) or not cell_id or cell_id in seen or len(cell_id) > 64:
+                cell["id"], renamed = uuid.uuid4().hex[:8], renamed + 1
+            seen.add(cell["id"])
+        kept.append(cell)
+    raw["cells"] = kept
+    if stray:
+        repairs.append(f"removed fields or entries that do not belong in a cell ({stray} cell(s))")
+    if cleared:
+        repairs.append(f"reset metadata that was not a mapping ({cleared} cell(s))")
+    if renamed:
+        repairs.append(f"gave {renamed} cell(s) a new id (missing, repeated or malformed)")
+    return repairs
+
+
+def read_repaired(path) -> tuple[nbformat.NotebookNode, list[str]]:
+    """The notebook at ``path`` (as nbformat 4) and the repairs it needed, in words (empty when none).
+
+    Raises :class:`NotANotebook` when it cannot be repaired.
+    """
+    raw = _load(path)
+    try:
+        nb = nbformat.reads(json.dumps(raw), as_version=4)
+        nbformat.validate(nb)
+        return nb, []
+    except Exception as err:  # noqa: BLE001 - nbformat's reader trips on a wrong type before validating
+        if raw.get("nbformat") != 4:
+            raise NotANotebook(f"nbformat cannot read it ({type(err).__name__})") from None
+    repairs = _repair_cells(raw)
+    try:
+        _, raw = normalize(raw, strip_invalid_metadata=True)
+        nb = nbformat.reads(json.dumps(raw), as_version=4)
+        try:
+            nbformat.validate(nb)
+        except nbformat.ValidationError:
+            for cell in nb.cells:  # outputs are never graded: drop them rather than refuse the file
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = [], None
+            nbformat.validate(nb)
+            repairs.append("removed outputs that were not valid")
+    except nbformat.ValidationError as err:
+        raise NotANotebook(f"it does not follow the notebook format even after repair: {err.message}") from None
+    except Exception as err:  # noqa: BLE001
+        raise NotANotebook(f"nbformat cannot read it ({type(err).__name__})") from None
+    return nb, repairs or ["normalised by nbformat"]
