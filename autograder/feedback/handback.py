@@ -90,7 +90,7 @@ def folder_name(lms: str, student: str, name: str, info, entry) -> tuple[str | N
     shown = path_part(name or (info.name if info is not None else "") or student, path_part(student))
     if lms == "moodle":
         participant = _recorded_id(info, "moodle") or (entry.moodle_id if entry is not None else "")
-        if not participant.isdigit():
+        if not (participant.isascii() and participant.isdigit()):  # Moodle's is_numeric: ASCII digits
             return None, "no Moodle participant number recorded for this assignment (collect it from Moodle's " \
                          "download, or give the roster a moodle_id column)"
         return f"{shown.replace('_', ' ')}_{participant}_{MOODLE_PLUGIN}_", participant

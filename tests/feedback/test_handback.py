@@ -75,9 +75,11 @@ def test_moodle_bundle_has_a_folder_per_participant_as_moodle_downloads_it(cours
 def test_moodle_takes_the_participant_from_collect_not_from_another_lms_and_lists_who_has_none(course, tmp_path):
     record(course, "s1", lms="canvas", lms_id="555", name="smithann")  # a Canvas id is no participant number
     record(course, "s2", lms="moodle", lms_id="1002", name="Bob")
+    record(course, "s4", lms="moodle", lms_id="١٠٠٤", name="Dee")  # digits, but not the ASCII ones Moodle reads
     roster = [RosterEntry("s3", "Cy Young", "cy@x.org", moodle_id="1003")]
-    (bundle,) = handback([row("s1"), row("s2"), row("s3")], course, tmp_path / "out", lms="moodle", roster=roster)
-    assert [s for s, _ in bundle.left_out] == ["s1"] and "participant number" in bundle.left_out[0][1]
+    (bundle,) = handback([row("s1"), row("s2"), row("s3"), row("s4")], course, tmp_path / "out", lms="moodle",
+                         roster=roster)
+    assert [s for s, _ in bundle.left_out] == ["s1", "s4"] and "participant number" in bundle.left_out[0][1]
     assert sorted(bundle.folders.values()) == ["Bob_1002_assignsubmission_file_", "Cy Young_1003_assignsubmission_file_"]
 
 
