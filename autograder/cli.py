@@ -215,8 +215,9 @@ def _export_all(args, rows: list[dict]) -> dict:
     from autograder.course.deadlines import CourseFileError
 
     roster, assignments = getattr(args, "roster", None), getattr(args, "assignments", None) or ()
-    if assignments and not roster:
-        print("note: --assignments adds 'no submission' rows only for the students of a --roster")
+    if assignments and not roster and not Course(_course(args)).roster.is_file():
+        print("note: --assignments adds 'no submission' rows only for the students of a roster (--roster, or the "
+              "one `collect --roster` kept)")
     try:
         paths, warnings = export_all(rows, _course(args), Path(args.out or _course(args) / "export"),
                                      course_file=getattr(args, "course_file", None), roster=roster,

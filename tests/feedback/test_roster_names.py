@@ -86,3 +86,15 @@ def test_the_similarity_report_names_both_students(tmp_path):
     with paths["csv"].open(encoding="utf-8") as fh:
         (line,) = csv.DictReader(fh)
     assert (line["student_a"], line["name_a"], line["name_b"]) == ("s1", "<b>Seán</b> O'Brien", "")
+
+
+def test_export_uses_the_course_roster_without_being_given_one(course, tmp_path):
+    from autograder.export.export_all import export_all
+
+    (course / "roster.csv").write_text("id,name,email\ns1,Seán O'Brien,s1@x.org\ns3,Cy Young,s3@x.org\n",
+                                       encoding="utf-8")
+    paths, warnings = export_all([row("s1")], course, tmp_path / "export", allow_pending=True)
+    with paths["csv"].open(encoding="utf-8") as fh:
+        lines = list(csv.DictReader(fh))
+    assert ("s3", "Cy Young", "no submission") in [(r["student"], r["name"], r["reason"]) for r in lines]
+    assert any("0 points, no submission" in w and "s3" in w for w in warnings)
