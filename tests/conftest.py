@@ -29,12 +29,17 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
+import io
 import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# First, before any test module imports nbformat: importing the package spares each test process
+# jsonschema's IRI grammar, as it spares the grader's (autograder/__init__.py says why).
+import autograder  # noqa: F401,E402
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -125,23 +130,35 @@ def _names_used(module: Path) -> dict[str, set[str]]:
 
 
 @functools.cache
-def _parsed(module: Path) -> tuple[str, ast.Module]:
+def _parsed(module: Path) -> tuple[list[str], ast.Module]:
     source = module.read_text()
-    return source, ast.parse(source)
+    # Split once: ast.get_source_segment splits the whole source again on every call, which made
+    # classifying the suite quadratic in module length (seconds of every worker's collection).
+    # newline="" splits where ast does (\n, \r\n, \r) and keeps the endings.
+    return io.StringIO(source, newline="").readlines(), ast.parse(source)
+
+
+def _segment(lines: list[str], node: ast.stmt) -> str:
+    """What ast.get_source_segment(source, node) returns, from the module's lines split once."""
+    first, last = node.lineno - 1, node.end_lineno - 1
+    if first == last:
+        return lines[first].encode()[node.col_offset:node.end_col_offset].decode()
+    return "".join([lines[first].encode()[node.col_offset:].decode(), *lines[first + 1:last],
+                    lines[last].encode()[:node.end_col_offset].decode()])
 
 
 @functools.cache
 def _module_functions(module: Path) -> dict[str, str]:
-    source, tree = _parsed(module)
-    return {node.name: ast.get_source_segment(source, node) for node in tree.body
+    lines, tree = _parsed(module)
+    return {node.name: _segment(lines, node) for node in tree.body
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
 
 @functools.cache
 def _module_level_code(module: Path) -> str:
     """The module's statements outside its functions and classes: imports, constants, `pytestmark`."""
-    source, tree = _parsed(module)
-    return "\n".join(ast.get_source_segment(source, node) for node in tree.body
+    lines, tree = _parsed(module)
+    return "\n".join(_segment(lines, node) for node in tree.body
                      if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
 
 
