@@ -19,10 +19,10 @@ from pathlib import Path
 import nbformat
 
 from dropout_collect.wire import ALLOWED_DTYPES, MIME, VERSION
+from dropout_kit.text import shortened
 
 from autograder.feedback.notebook_view import BUILTIN_ERRORS
 from autograder.course.cells import is_test, is_written, nbgrader_meta, points
-from autograder.course.sentences import shortened
 
 CHOSEN = "…"  # stands for text the student's code chose, in reasons for the student
 

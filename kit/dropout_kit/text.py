@@ -1,8 +1,9 @@
-"""Shortening a reason without cutting it mid-sentence.
+"""Shortening a message without cutting it mid-sentence.
 
-Reasons can quote a student's exception message, which can be any length, so they are capped;
-a cap that cut at a fixed character left readers with half a sentence and no sign of it. Here
-whole sentences are kept and what is left out is said in words.
+Messages and the grader's reasons can quote a student's exception message, which can be any
+length, so they are capped; a cap that cut at a fixed character left readers with half a
+sentence and no sign of it. Here whole sentences are kept and what is left out is said in words.
+The kit's summary, the trusted checker and the grader's reasons all shorten with this.
 """
 from __future__ import annotations
 

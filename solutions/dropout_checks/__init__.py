@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from dropout_collect import wire
 from dropout_kit import fix_first
+from dropout_kit.text import shortened
 
 from ._core import DELTA, Failure
 from .registry import GRADED_FUNCTIONS
@@ -69,7 +70,7 @@ def judge(assignment: str, grade_id: str, payload, seed: int = 0) -> Verdict:
         return Verdict(False, f"{grade_id}: the data collected from your functions was not readable ({err})")
     except Exception as err:  # noqa: BLE001 - malformed data must cost only this function
         return Verdict(False, f"{grade_id}: the data collected from your functions could not be judged "
-                              f"({type(err).__name__}: {str(err)[:200]})")
+                              f"({type(err).__name__}: {shortened(str(err), 200)})")
     return Verdict(True, "")
 
 
