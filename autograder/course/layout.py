@@ -38,6 +38,7 @@ ASSIGNMENTS = {
     "ch05": "05_spatial",
     "ch06": "06_monte_carlo",
     "ch07": "07_beyond",
+    "ch08": "08_capstone",
 }
 
 NOTEBOOK = "exercise"          # every assignment holds one notebook, exercise.ipynb

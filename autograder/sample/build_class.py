@@ -50,6 +50,11 @@ STUDENTS = {
     "quinn": ("ch07", "exercise.ipynb", "partial:locked_dropout_forward"),
     "rupert": ("ch03", "exercise.ipynb", "partial:Dropout"),
     "sybil": ("ch02", None, []),  # a bare file at the top level: Sybil_ch02_exercise (1).ipynb
+    "uma": ("ch08", "exercise.ipynb", [("    mask = rng.random(x.shape) >= p_drop\n",  # another honest style
+                                        "    mask = rng.binomial(1, 1.0 - p_drop, size=x.shape)\n"),
+                                       ("        order = rng.permutation(len(X))\n", "        order = np.arange(len(X))\n")]),
+    "victor": ("ch08", "exercise.ipynb", [("loss_fn(params, X_val, y_val, p_drop, False, rng)",
+                                           "loss_fn(params, X_val, y_val, p_drop, True, rng)")]),
 }
 
 # Which functions each student must lose points on (everything else must be full marks).
@@ -66,6 +71,7 @@ EXPECTED_LOSSES = {
     "oscar": {"evaluate"},
     "quinn": {"locked_dropout_forward"},
     "rupert": {"Dropout"},
+    "victor": {"train_fc_net"},  # dropout left on when the loop evaluates
 }
 
 

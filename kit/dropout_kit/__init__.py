@@ -20,10 +20,10 @@ from ._display import register as _register_display
 
 _register_display(ExerciseFailure)  # in a notebook, a failing check shows its sentence, not the kit's frames
 
-__all__ = ["DEPENDS_ON", "EXERCISES", "ExerciseFailure", "RESULTS", "fix_first", "numpy_checks", "summary", "summary_text", "torch_checks"]
+__all__ = ["DEPENDS_ON", "EXERCISES", "ExerciseFailure", "RESULTS", "fix_first", "capstone_checks", "numpy_checks", "summary", "summary_text", "torch_checks"]
 
 
 def __getattr__(name):
-    if name in ("numpy_checks", "torch_checks"):
+    if name in ("capstone_checks", "numpy_checks", "torch_checks"):
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

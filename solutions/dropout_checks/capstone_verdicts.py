@@ -165,9 +165,16 @@ def fc_net_loss(records, seed: int = 0) -> None:
 # ----------------------------------------------------------------------------- train_fc_net
 
 TRAIN = "train_fc_net"
-# Bands for a correct loop on the plan's data, with dropout at TRAIN_P. The evaluation-mode training loss
-# after training is at most FALL times the one before; the gap (validation minus training loss, both in
-# evaluation) lies in GAP. MEASURED below (tests/checks/test_capstone_band.py re-measures them).
+# Bands for a correct loop on the plan's data, with dropout at TRAIN_P: after training, the training loss
+# (evaluation mode) is at most FALL times the one before, and the gap (validation minus training loss, both
+# in evaluation mode) lies in GAP. Measured with the reference loop over 400 seeds, shuffled and in order
+# (800 runs): the ratio was at most 0.031, the gap 0.30 on average (sd 0.037, range 0.22 to 0.43). GAP's
+# ends lie 8 and 9.7 standard deviations from the mean, FALL over 50 from the largest ratio: for tails no
+# heavier than a normal one, a correct loop fails with probability < 1e-15 (< 1e-12 for a class of 500).
+# This is an estimate from the measured spread, not a bound like the mask tests' Hoeffding bounds.
+# Measured without dropout the gap is 0.31 (sd 0.037): on this small data set dropout barely narrows it,
+# so the band checks that training worked and generalises as it should, not that dropout was on
+# (the calls to loss_fn show that).
 FALL = 0.25
 GAP = (0.0, 0.66)
 
@@ -200,29 +207,31 @@ def _epochs(calls) -> list[tuple[list[dict], list[dict]]]:
     steps = plans.TRAIN_N // plans.TRAIN_BATCH
     require(isinstance(calls, list) and all(isinstance(c, dict) for c in calls), TRAIN,
             "the hidden test did not run to the end")
-    training = [c for c in calls if c.get("train") is True]
-    evaluation = [c for c in calls if c.get("train") is not True]
-    require(len(training) == plans.EPOCHS * steps, TRAIN,
-            f"loss_fn was called {len(training)} times with train=True, expected one call per mini-batch: "
-            f"{plans.EPOCHS} epochs of {steps} mini-batches of {plans.TRAIN_BATCH} (dropout must be on in training)")
-    require(len(evaluation) == plans.EPOCHS, TRAIN,
-            f"loss_fn was called {len(evaluation)} times with train other than True; expected one evaluation of the "
-            f"validation set per epoch, with train=False ({plans.EPOCHS})")
+    # Told apart by size (the validation set is larger than any mini-batch), so a wrong flag is named as such.
+    evaluation = [c for c in calls if c.get("n") == plans.VAL_N]
+    training = [c for c in calls if c.get("n") != plans.VAL_N]
     for c in evaluation:
-        require(c.get("train") is False, TRAIN, "the validation loss must be computed with train=False (dropout off)")
-        require(c.get("n") == plans.VAL_N, TRAIN, f"each evaluation must cover the whole validation set ({plans.VAL_N} "
-                                                  f"examples), got {c.get('n')}")
+        require(c.get("train") is False, TRAIN, "the validation loss must be computed with train=False: dropout is off "
+                                                f"at evaluation (got train={c.get('train')})")
     for c in training:
+        require(c.get("train") is True, TRAIN, f"every training step must call loss_fn with train=True (dropout on), "
+                                               f"got train={c.get('train')}")
         require(c.get("n") == plans.TRAIN_BATCH, TRAIN, f"every mini-batch must hold batch_size={plans.TRAIN_BATCH} "
                                                         f"examples, got {c.get('n')}")
         require(c.get("p_drop") == plans.TRAIN_P, TRAIN, f"loss_fn must get the p_drop it was given ({plans.TRAIN_P}), "
                                                          f"got {c.get('p_drop')}")
+    require(len(training) == plans.EPOCHS * steps, TRAIN,
+            f"loss_fn was called {len(training)} times on mini-batches, expected one call per mini-batch: "
+            f"{plans.EPOCHS} epochs of {steps} mini-batches of {plans.TRAIN_BATCH}")
+    require(len(evaluation) == plans.EPOCHS, TRAIN,
+            f"loss_fn was called {len(evaluation)} times on the validation set ({plans.VAL_N} examples), expected once "
+            f"per epoch ({plans.EPOCHS}), with train=False")
     states = [c.get("rng") for c in training]
     require(all(isinstance(s, int) for s in states), TRAIN, "pass the rng you were given to loss_fn in training")
     require(len(set(states)) == len(states), TRAIN,
             "two training steps got a generator in the same state, so they drew the same dropout mask: pass the one "
             "rng on to every step (do not create or reseed a generator inside the loop)")
-    order = [c.get("train") is True for c in calls]
+    order = [c.get("n") != plans.VAL_N for c in calls]
     per_epoch = []
     for e in range(plans.EPOCHS):
         chunk = order[e * (steps + 1): (e + 1) * (steps + 1)]

@@ -25,10 +25,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dropout_collect import numpy_collectors, torch_collectors
-from dropout_kit import numpy_checks, torch_checks
+from dropout_collect import capstone_collectors, numpy_collectors, torch_collectors
+from dropout_kit import capstone_checks, numpy_checks, torch_checks
 
-from . import numpy_verdicts, torch_verdicts
+from . import capstone_verdicts, numpy_verdicts, torch_verdicts
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,12 @@ def _forward(assignment, grade_id, points, kind, reference) -> GradedFunction:
                   collector_args=(kind,), check_args=(kind,))
 
 
+def _capstone(grade_id, points, plan, reference, **more) -> GradedFunction:
+    return GradedFunction("ch08", grade_id, points, f"capstone_plans.{plan}", getattr(capstone_collectors, grade_id),
+                          getattr(capstone_verdicts, grade_id), getattr(capstone_checks, f"check_{grade_id}"), reference,
+                          **more)
+
+
 def _metric(grade_id, points, **more) -> GradedFunction:
     return _torch("ch06", grade_id, points, "metric_cases", "metric",
                   functools.partial(torch_verdicts.metric, name=grade_id), f"check_{grade_id}", grade_id, **more)
@@ -167,6 +173,9 @@ GRADED_FUNCTIONS: tuple[GradedFunction, ...] = (
            numpy_verdicts.dropconnect_backward, "check_dropconnect_backward", "dropconnect_backward",
            answers=("dropconnect_forward", "dropconnect_backward"), depends_on=("dropconnect_forward",)),
     _forward("ch07", "locked_dropout_forward", 2, "locked", "locked_dropout_forward"),
+    _capstone("fc_net_loss", 4, "loss_inputs", "fc_net_loss"),
+    _capstone("train_fc_net", 3, "training_data", "train_fc_net", answers=("train_fc_net", "fc_net_loss"),
+              depends_on=("fc_net_loss",)),
 )
 
 BY_KEY: dict[tuple[str, str], GradedFunction] = {row.key: row for row in GRADED_FUNCTIONS}

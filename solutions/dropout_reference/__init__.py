@@ -4,6 +4,7 @@ Convention: ``p_drop`` is always the probability of dropping a unit (PyTorch's `
 """
 from .conventions import drop_to_keep, keep_to_drop
 from .dropconnect import dropconnect_backward, dropconnect_forward
+from .fc_net import fc_net_loss, softmax_loss, train_fc_net
 from .functional import dropout_backward, inverted_dropout_forward, vanilla_dropout_forward
 from .layer import Dropout
 from .mc_dropout import enable_mc_dropout, mc_dropout_predict
@@ -18,6 +19,7 @@ __all__ = [
     "vanilla_dropout_forward", "inverted_dropout_forward", "dropout_backward", "Dropout",
     "spatial_dropout_forward", "locked_dropout_forward",
     "dropconnect_forward", "dropconnect_backward",
+    "softmax_loss", "fc_net_loss", "train_fc_net",
     "DropoutMLP", "enable_mc_dropout", "mc_dropout_predict",
     "predictive_entropy", "mutual_information", "expected_calibration_error",
     "negative_log_likelihood", "reliability_bins", "hoeffding_tolerance", "keep_rate_is",

@@ -112,6 +112,22 @@ REQUIRED = {
         "locked_dropout_forward(x, p_drop, train, rng)", "`(T, N, D)`", "one keep/drop per (sample, feature)",
         "**same at every time step**", "inverted scaling", "`(1, N, D)`", '`cache["scale"] = 1`',
         "`out` of the shape of `x`"],
+    ("ch08", "fc_net_loss"): [
+        "**dropping**", "numpy.random.Generator", "`(N, D)`", "`(N, K)`", "integer array of `N` class indices",
+        'params["W1"]', "`(D, H)`", "`(H,)`", "`(H, K)`", "`(K,)`", "mean softmax cross-entropy",
+        "fc_net_loss(params, X, y, p_drop, train, rng)", "a pair `(loss, grads)`", "the loss as a number",
+        '`"W1"`, `"b1"`, `"W2"`, `"b2"`', "of the shape of that parameter", "float64",
+        "**only on the hidden layer**", "after the ReLU", "never on the input or on the output scores",
+        "from the `rng` you are given", "seeded alike", "the same mask and scale", "`train=False`", "no mask and no scaling",
+        "`p_drop = 0`", "central differences"],
+    ("ch08", "train_fc_net"): [
+        "train_fc_net(loss_fn, params, X, y, X_val, y_val, p_drop, lr, epochs, batch_size, rng)",
+        "a pair `(params, history)`", "signature of `fc_net_loss`", "mini-batches of `batch_size` examples",
+        "multiple of `batch_size`", "`loss_fn(params, X_batch, y_batch, p_drop, True, rng)` exactly once",
+        "**same `rng`**", "never a new or reseeded generator", "`params[name] -= lr * grads[name]`",
+        "`loss_fn(params, X_val, y_val, p_drop, False, rng)` once", "whole validation set", "`train=False`",
+        '`history["loss"]`', "mean of that epoch's mini-batch losses", '`history["val_loss"]`', "one float per epoch",
+        "same keys"],
 }
 
 
@@ -196,7 +212,7 @@ def test_written_questions_are_manually_graded_answer_cells(assignment):
 
 def test_written_question_ids_are_unique_across_the_course():
     ids = [g for a in ASSIGNMENTS for g in written_points(a)]
-    assert len(ids) == len(set(ids)) == 14
+    assert len(ids) == len(set(ids)) == 16
 
 
 @pytest.mark.parametrize("assignment", list(ASSIGNMENTS))

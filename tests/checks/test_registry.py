@@ -27,6 +27,7 @@ from dropout_checks import VERDICTS, judge, registry
 from dropout_checks.registry import BY_KEY, GRADED_FUNCTIONS, of_assignment
 from dropout_collect import capture
 
+import test_verdicts_capstone as capstone_verdict_tests
 import test_verdicts_numpy as numpy_verdict_tests
 import test_verdicts_torch as torch_verdict_tests
 
@@ -119,7 +120,8 @@ def _mistaken_grade_ids() -> set[str]:
     """Every grade id that a classic-mistake test of the verdict tests makes lose."""
     numpy = {grade_id for _, _, grade_id, _ in numpy_verdict_tests.MISTAKES} | set(numpy_verdict_tests.MASK_KINDS)
     torch = {grade_id for grade_id, mistakes in torch_verdict_tests.MISTAKES_BY_FUNCTION.items() if mistakes}
-    return numpy | torch
+    capstone = {grade_id for _, grade_id, _ in capstone_verdict_tests.MISTAKES}
+    return numpy | torch | capstone
 
 
 # ----------------------------------------------------------------------------- the registry itself
