@@ -120,7 +120,7 @@ def test_a_good_sheet_records_points_comments_and_totals(course, book, tmp_path)
     for record in sheet:  # filled in as a spreadsheet would: names and digests as written
         record["points"] = {"alice": "1", "bob": "0.5", "carol": ""}.get(record["student"], "0")
         record["comment"] = {"alice": "clear", "bob": "-0.5: say why the means match"}.get(record["student"], "")
-    write_sheet(path, [list(r.values()) for r in sheet])
+    write_sheet(path, [list(r.values()) for r in sheet], columns=SHEET_COLUMNS)
     done = import_sheets([path], book)
     assert done == {"graded": 3, "students": 3, "pending": 2 * len(ANSWERS) - 3}
     rows = {r["student"]: r for r in book.rows()}
@@ -236,7 +236,7 @@ def test_rewriting_the_sheets_never_overwrites_grades_not_imported(course, book,
     path = out / f"ch02_{Q}.csv"
     sheet = read_sheet(path)
     sheet[0]["points"] = "1"
-    write_sheet(path, [list(r.values()) for r in sheet])
+    write_sheet(path, [list(r.values()) for r in sheet], columns=SHEET_COLUMNS)
     kept, page = path.read_bytes(), (out / f"ch02_{Q}.html").read_bytes()
     (out / f"ch02_{Q}.html").write_text("an old page")
     unsaved = r"ch02_q_test_time_scaling.csv: points for .*cmd.* on 'q_test_time_scaling' that the gradebook"
@@ -377,7 +377,7 @@ def _filled(path, points: dict[str, str]) -> str:
         record["comment"] = "ok" if record["points"] else ""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
+    writer.writerow(SHEET_COLUMNS)
     writer.writerows(list(r.values()) for r in records)
     return out.getvalue()
 
