@@ -8,7 +8,7 @@ builds ``dropout-student-kit.zip``, which unzips into one folder::
         README.md                       the three commands, and how to hand in
         requirements.txt                the checks' wheel (by relative path) and pinned packages
         wheels/dropout_kit-<v>-py3-none-any.whl   the visible checks (kit/dropout_kit)
-        ch01_exercise.ipynb ... ch07_exercise.ipynb   the released notebooks
+        ch01_exercise.ipynb ... ch08_exercise.ipynb   the released notebooks
 
 The notebooks are the book's copies of the nbgrader release (``chapters/*/exercise.ipynb``, kept
 in sync with a fresh release by a test) without the book's kit-link cell. Nothing of
@@ -143,7 +143,7 @@ def readme_text(pins: dict[str, str]) -> str:
     rows = "\n".join(f"| `{notebook_name(a)}` | {exercise_title(a)} |" for a in ASSIGNMENTS)
     return f"""# Dropout, from first principles: student kit
 
-This folder holds the seven exercise notebooks of the course and what they need to run.
+This folder holds the exercise notebooks of the course and what they need to run.
 
 | file | what it is |
 |---|---|
