@@ -5,7 +5,7 @@ Numbers are not copied from the book: both run ``course_experiments`` and so agr
 import numpy as np
 import pytest
 
-from course_experiments import beyond, classification, conv, gaussian_noise, regression, theory
+from course_experiments import beyond, classification, conv, gaussian_noise, paper_results, regression, theory
 from dropout_reference import inverted_dropout_forward, vanilla_dropout_forward
 
 SEEDS = (0, 1, 2)
@@ -309,3 +309,13 @@ def test_embedding_dropout_drops_a_word_at_every_position():
     np.testing.assert_array_equal(zero, ~kept[ids])
     np.testing.assert_allclose(vectors[~zero], E[ids][~zero] / 0.7)
     assert 0 < (~kept).sum() < 50
+
+
+def test_the_papers_results_table_prints_each_number_as_the_paper_does():
+    """Chapter 4 prints Srivastava et al.'s headline results from one module; nothing is rounded on the way."""
+    table = paper_results.markdown_table()
+    for row in paper_results.RESULTS:
+        assert f"| {row.error_without} |" in table and f"| {row.error_with} |" in table, row
+        assert float(row.error_with) < float(row.error_without), row
+    assert {"MNIST", "SVHN", "CIFAR-10", "CIFAR-100", "TIMIT", "ImageNet"} <= {r.data_set.split()[0] for r in paper_results.RESULTS}
+    assert "| 1.60 |" in table                                    # the paper's trailing zero is kept
