@@ -53,8 +53,8 @@ def _stored(gradebook, student: str, assignment: str, question: str) -> dict:
 
 def stale(info: dict) -> MarkError:
     return MarkError("Not saved: this answer's mark was changed in another window (or by `manual --import`) "
-                     f"since you opened it; it is now {describe(info)}. Your entry is still here: save again to "
-                     "replace that mark with yours, or reload the page to see it.", 409, info)
+                     f"since you opened it; it is now {describe(info)}. What you typed is kept here: “Replace with mine” "
+                     "saves it over that mark; reloading the page shows the mark stored.", 409, info)
 
 
 def save(gradebook, student: str, assignment: str, question: str, points_text: str, comment: str,

@@ -70,3 +70,29 @@ def running(course, book, author: str = "tester"):
     finally:
         box["loop"].call_soon_threadsafe(box["loop"].stop)
         thread.join(10)
+
+
+# A class as the guide's screenshots show it: plausible answers, one late student, one flagged.
+GUIDE = {
+    "alice": "Inverted dropout already divides the kept units by $q = 1 - p_{drop}$ in training, so the expected "
+             "output equals the test-time output and nothing is left to scale.",
+    "bob": "Because at test time we want the full network.",
+    "carol": "Vanilla dropout trains on outputs of mean q*a, so at test time it must multiply by q to match; "
+             "inverted dropout divides by q during training, E[m a / q] = a.",
+    "dave": "YOUR ANSWER HERE",
+    "erin": "Inverted dropout scales by 1/(1-p_drop) while training so the mean matches; at test time it is the "
+            "identity.",
+}
+
+
+def fill_guide(course) -> Gradebook:
+    book = Gradebook(default_url(course))
+    for student, answer in GUIDE.items():
+        row = result(student, answer)
+        if student in ("alice", "erin"):
+            row["functions"]["inverted_dropout_forward"] = {"points": 3.0, "max_points": 3.0, "reason": ""}
+            row["score"] = 6.0
+        if student == "dave":
+            row["flags"] = ["imports a module the exercise does not allow: os"]
+        book.record(row)
+    return book

@@ -34,7 +34,22 @@
     state.className = "state " + (kind || "");
   }
 
+  // One save at a time per answer: leaving a field and moving on both ask to save, and a second request sent
+  // before the first's answer would carry the old version and be refused as stale.
+  // Each save carries the version shown when it was asked for (a click made before a refusal arrived is refused
+  // too); a version this page's own earlier save replaced is followed to the version that save made.
+  var queued = new WeakMap(), own = new WeakMap();
+
   function save(form) {
+    var seen = form.elements.version.value;
+    var next = (queued.get(form) || Promise.resolve()).then(function () { return send(form, seen); });
+    queued.set(form, next);
+    return next;
+  }
+
+  function send(form, seen) {
+    var mine = own.get(form) || {};
+    while (mine[seen]) { seen = mine[seen]; }
     if (entry(form) === form.getAttribute("data-saved")) { return Promise.resolve(); }
     if (!form.elements.points.value.trim()) {
       if (form.elements.comment.value.trim()) { say(form, "not saved: give points too", "error"); }
@@ -42,28 +57,51 @@
     }
     var sent = entry(form);
     say(form, "saving…", "");
+    var fields = new URLSearchParams(new FormData(form));
+    fields.set("version", seen);
     return fetch(form.action, {
       method: "POST",
-      body: new URLSearchParams(new FormData(form)),
+      body: fields,
       headers: { "Accept": "application/json", "X-XSRFToken": form.elements._xsrf.value },
       credentials: "same-origin"
     }).then(function (response) {
       return response.json().then(function (answer) { return [response.status, answer]; });
     }).then(function (result) {
       var status = result[0], answer = result[1];
-      if (answer.version) { form.elements.version.value = answer.version; }
       if (status === 200) {
+        form.elements.version.value = answer.version;
+        mine[seen] = answer.version;
+        own.set(form, mine);
         form.setAttribute("data-saved", sent);
         say(form, answer.message, "saved");
         var pending = document.getElementById("pending");
         if (pending && typeof answer.pending === "number") { pending.textContent = String(answer.pending); }
       } else {
-        // A refused save keeps what was typed; with the new version, saving again replaces the stored mark.
         say(form, answer.message || "not saved", "error");
+        if (status === 409 && answer.version) { offerReplace(form, answer.version); }
       }
     }).catch(function () {
       say(form, "not saved: the desk did not answer (is it still running?)", "error");
     });
+  }
+
+  // A refused save keeps what was typed, and later saves from this page stay refused (they carry the version it
+  // showed): only this button, pressed after reading the message, writes over the other mark.
+  function offerReplace(form, theirs) {
+    var button = form.querySelector("button.replace");
+    if (!button) {
+      button = document.createElement("button");
+      button.type = "button";
+      button.className = "replace";
+      button.textContent = "Replace with mine";
+      form.querySelector(".state").parentNode.appendChild(button);
+      button.addEventListener("click", function () {
+        form.elements.version.value = button.getAttribute("data-theirs");
+        button.remove();
+        save(form);
+      });
+    }
+    button.setAttribute("data-theirs", theirs);
   }
 
   function go(from, step) {
