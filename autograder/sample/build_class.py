@@ -40,7 +40,7 @@ STUDENTS = {
     "ken": ("ch06", "exercise.ipynb", [("        model.eval()\n        for m in model.modules():\n"
                                         "            if isinstance(m, nn.modules.dropout._DropoutNd):\n                m.train()",
                                         "        model.train()")]),
-    "leo": ("ch06", "exercise.ipynb", [("index = (torch.ceil(confidence * n_bins).long() - 1).clamp(0, n_bins - 1)",
+    "leo": ("ch06", "exercise.ipynb", [("index = (torch.ceil(confidence.double() * n_bins).long() - 1).clamp(0, n_bins - 1)",
                                         "index = torch.floor(confidence * n_bins).long().clamp(0, n_bins - 1)")]),
     "mallory": ("ch01", "exercise.ipynb", []),
     "trent": ("ch01", "exercise.ipynb", "stub"),

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from .properties import DELTA  # noqa: F401 - a correct answer fails a statistical check with at most this probability
+from .text import shortened
 
 
 class ExerciseFailure(AssertionError):
@@ -100,6 +101,7 @@ EXERCISES = {
     "ch06": ("enable_mc_dropout", "mc_dropout_predict", "predictive_entropy", "mutual_information",
              "expected_calibration_error", "negative_log_likelihood"),
     "ch07": ("dropconnect_forward", "dropconnect_backward", "locked_dropout_forward"),
+    "ch08": ("fc_net_loss", "train_fc_net"),
 }
 
 # function -> the graded functions of its notebook it may call, or whose output its check uses. A copy
@@ -110,6 +112,7 @@ DEPENDS_ON = {
     "mc_dropout_predict": ("enable_mc_dropout",),
     "mutual_information": ("predictive_entropy",),
     "dropconnect_backward": ("dropconnect_forward",),
+    "train_fc_net": ("fc_net_loss",),
 }
 
 
@@ -138,8 +141,7 @@ HIDDEN = "the hidden tests run when your instructor grades."
 
 
 def _shorten(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return shortened(" ".join(str(text).split()), limit)
 
 
 def summary_text(exercise: str | None = None) -> str:
@@ -172,7 +174,7 @@ def summary_text(exercise: str | None = None) -> str:
 def summary(exercise: str | None = None) -> None:
     """Print how many visible checks pass, in words. Never raises.
 
-    ``exercise`` ("ch01" ... "ch07") lists the checks of that notebook, so checks that have
+    ``exercise`` ("ch01" ... "ch08") lists the checks of that notebook, so checks that have
     not run yet are named too; without it, only the checks that ran are counted.
     """
     try:

@@ -116,6 +116,29 @@ def check_forward(fn, kind: str, seed: int = 0) -> None:
             hint = ("inverted dropout does nothing at test time" if kind.inverted
                     else "vanilla dropout multiplies by 1 - p_drop at test time")
             fail(kind.name, f"in evaluation mode (train=False, p_drop={p_drop}) the output should be x * {want:g}: {hint}")
+    # The exercise text: in evaluation no random numbers are drawn, so rng may be left out.
+    x = rng.standard_normal(kind.shapes[0])
+    try:
+        result, _ = call_quietly(fn, x, 0.3, False)
+    except Exception as err:  # noqa: BLE001
+        crashed(kind.name, err, "in evaluation mode called without rng, as f(x, 0.3, False): evaluation draws "
+                                "no random numbers, so it must not need rng")
+    require(isinstance(result, tuple) and len(result) == 2 and close(np.asarray(result[0]), x * _expected_scale(
+        kind, 0.3, False)), kind.name, "called without rng in evaluation mode, f(x, 0.3, False) gave another output")
+    if kind.shared == "spatial":
+        _check_other_ranks_refused(fn, kind.name, rng)
+
+
+def _check_other_ranks_refused(fn, name: str, rng) -> None:
+    """Spatial dropout takes (N, C) plus 1 to 3 spatial dimensions; any other rank raises ValueError."""
+    for shape in ((6, 4), (2, 3, 2, 2, 2, 2)):
+        try:
+            call_quietly(fn, positive_input(rng, shape), 0.5, True, rng)
+        except ValueError:
+            continue
+        except Exception as err:  # noqa: BLE001
+            fail(name, f"for x of shape {shape} ({len(shape)} dimensions) raise ValueError, not {type(err).__name__}")
+        fail(name, f"x of shape {shape} has {len(shape) - 2} spatial dimensions (1 to 3 are allowed): raise ValueError")
 
 
 # ----------------------------------------------------------------------------- backward (chapters 3, 5)
@@ -199,6 +222,13 @@ def check_layer(cls, seed: int = 0) -> None:
             "in evaluation mode backward must pass dout through unchanged")
     layer.train()
     require(getattr(layer, "training", None) is True, name, ".train() must set .training back to True")
+    x = positive_input(rng, (30, 20))
+    try:
+        everything_dropped = np.asarray(cls(1.0, rng=rng).forward(x))
+    except Exception as err:  # noqa: BLE001
+        crashed(name, err, "for Dropout(1.0) in training mode (every unit dropped)")
+    require(everything_dropped.shape == x.shape and np.all(everything_dropped == 0), name,
+            "Dropout(1.0) drops every unit: forward must return all zeros (scale 0, no division by zero)")
 
 
 # ----------------------------------------------------------------------------- chapter 1

@@ -99,6 +99,14 @@ def check_enable_mc_dropout(cm) -> None:
     except KeyError:
         propagated = True
     require(propagated, name, "an exception raised inside the with-block was swallowed: let it propagate")
+    bare = nn.Dropout(0.5).eval()  # the model may itself be a dropout module
+    try:
+        with cm(bare):
+            inside = bare.training
+    except Exception as err:  # noqa: BLE001
+        crashed(name, err, "for a model that is itself a dropout module, nn.Dropout(0.5)")
+    require(inside and not bare.training, name, "a model that is itself a dropout module (nn.Dropout(0.5)) must be "
+                                                "in training mode inside the context and back in evaluation mode after")
     require([m.training for m in model.modules()] == saved, name,
             "after the context (left by an exception, from a mixed state) every module must be back in the "
             "mode it had before: restore each module's own mode on exit (try/finally)")

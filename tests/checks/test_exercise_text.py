@@ -36,10 +36,10 @@ REQUIRED = {
     ("ch01", "all_keep_masks"): ["all_keep_masks(n)", "`(2**n, n)`", "0/1 or booleans", "exactly once", "any order"],
     ("ch01", "expected_masked_output"): ["expected_masked_output(a, p_drop)", "1-D array `a`", "all $2^n$ keep-masks",
                                          "shape of `a`", "0 included", "$0^0 = 1$"],
-    ("ch02", "vanilla_dropout_forward"): COMMON_FORWARD + [
+    ("ch02", "vanilla_dropout_forward"): COMMON_FORWARD + ["without `rng` must work"] + [
         "`None`", "out == x * scale", "vanilla_dropout_forward(x, p_drop, train, rng)", "**not**",
         '`cache["scale"] = 1`', "multiplied by `1 - p_drop`", '`cache["scale"] = 1 - p_drop`'],
-    ("ch02", "inverted_dropout_forward"): COMMON_FORWARD + INVERTED + [
+    ("ch02", "inverted_dropout_forward"): COMMON_FORWARD + INVERTED + ["without `rng` must work"] + [
         "`None`", "out == x * scale", "inverted_dropout_forward(x, p_drop, train, rng)", "use 0 when `p_drop = 1`",
         "`out` equals `x`", '`cache["scale"] = 1`'],
     ("ch03", "dropout_backward"): [
@@ -51,7 +51,7 @@ REQUIRED = {
         "probability of dropping", "numpy.random.Generator", "`ValueError`", "outside [0, 1] or NaN",
         "`.training`", "`True` for a new layer", "`.train()`", "`.eval()`", "`False`", "`forward(x)`",
         "shape of `x`", "training mode", "independently", "probability `1 - p_drop`", "`1 / (1 - p_drop)`", "fresh",
-        "rng", "different masks", "two layers built with the same `rng`", "evaluation mode", "returns `x` unchanged", "`backward(dout)`", "**last** `forward`",
+        "rng", "different masks", "two layers built with the same `rng`", "evaluation mode", "returns the values of `x` unchanged", "`Dropout(1.0)` drops every unit", "returns zeros", "`backward(dout)`", "**last** `forward`",
         "reusing that call's mask", "shape of `dout`", "passes `dout` through unchanged"],
     ("ch04", "train_epoch"): [
         "train_epoch(model, optimiser, x, y, batch_size)", "mean cross-entropy", "`optimiser` it is given",
@@ -66,7 +66,7 @@ REQUIRED = {
     ("ch05", "spatial_dropout_forward"): [c for c in COMMON_FORWARD if c != "`True` = kept"] + INVERTED
     + LOCALLY_EVAL_IDENTITY + [
         "spatial_dropout_forward(x, p_drop, train, rng)", "`(N, C, *spatial)`", "1 to 3 spatial dimensions",
-        "`(N, C, L)`", "`(N, C, H, W)`", "`(N, C, D, H, W)`", "naming the shape", "whole channels",
+        "`(N, C, L)`", "`(N, C, H, W)`", "`(N, C, D, H, W)`", "`ValueError` for any other rank", "whole channels", "without `rng` must work",
         "one keep/drop per (sample, channel)", "every spatial position", "inverted scaling", "`True` = kept",
         "`(N, C, 1, ...)`", '`cache["scale"] = 1`'],
     ("ch05", "spatial_dropout_backward"): [
@@ -77,7 +77,8 @@ REQUIRED = {
         "`(T, N, K)`", "natural logarithms", "enable_mc_dropout(model)", "context manager",
         "`with enable_mc_dropout(model):`", "`nn.Dropout`", "`nn.modules.dropout._DropoutNd`", "training mode",
         "BatchNorm and every other module", "the model itself included", "evaluation mode", "running statistics",
-        "exact mode", "`.training`", "different modes", "even when the body raises", "propagate"],
+        "exact mode", "`.training`", "different modes", "even when the body raises", "propagate",
+        "`nn.Dropout(0.5)` alone"],
     ("ch06", "mc_dropout_predict"): [
         "mc_dropout_predict(model, x, T)", "`T` forward passes", "`(N, D)`", "only dropout active",
         "its own dropout masks", "`enable_mc_dropout`", "BatchNorm stays in evaluation mode", "running statistics",
@@ -93,6 +94,7 @@ REQUIRED = {
         "`(N, K)`", "float32 or float64", "integer tensor of shape `(N,)`", "class indices",
         "expected_calibration_error(probs, labels, n_bins=15)", "largest probability", "the label",
         "`n_bins`", "equal-width bins", "closed on the right", "lower bin", "empty bins add nothing",
+        "Decide the bins in float64 (`confidence.double()`)",
         "a number (a float or a 0-d tensor)"],
     ("ch06", "negative_log_likelihood"): [
         "`(N, K)`", "integer tensor of shape `(N,)`", "negative_log_likelihood(probs, labels)",

@@ -147,6 +147,41 @@ def _new_mask_backward(dout, cache):
     return dout * (rng.random(dout.shape) < 0.6) * cache["scale"]
 
 
+def _inverted_needing_rng_in_evaluation(x, p_drop, train, rng=None):
+    mask = rng.random(x.shape) >= (p_drop if train else 0.0)  # draws even in evaluation
+    scale = 1 / (1 - p_drop) if train else 1.0
+    return x * mask * scale, {"mask": mask if train else None, "scale": scale}
+
+
+def _spatial_of_any_rank(x, p_drop, train, rng=None):
+    if not train:
+        return x * 1.0, {"mask": None, "scale": 1.0}
+    mask = rng.random(x.shape[:2] + (1,) * (x.ndim - 2)) >= p_drop
+    return x * mask / (1 - p_drop), {"mask": mask, "scale": 1 / (1 - p_drop)}
+
+
+class _layer_dividing_by_zero:  # noqa: N801 - stands in for a student's class named like a function
+    def __init__(self, p_drop, rng=None):
+        self.p_drop, self.rng, self.training, self.cache = p_drop, rng, True, None
+
+    def train(self):
+        self.training = True
+
+    def eval(self):
+        self.training = False
+
+    def forward(self, x):
+        if not self.training:
+            self.cache = None
+            return x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.cache = (self.rng.random(x.shape) >= self.p_drop) / (1 - self.p_drop)
+        return x * self.cache
+
+    def backward(self, dout):
+        return dout if self.cache is None else dout * self.cache
+
+
 def _keep_to_drop_without_nan_check(p_keep):
     if p_keep < 0 or p_keep > 1:  # False for NaN
         raise ValueError(p_keep)
@@ -172,6 +207,9 @@ def _train_epoch_zeroing_once(model, optimiser, x, y, batch_size=32):
     (lambda fn: npc.check_backward(fn), _new_mask_backward, "mask saved in the forward pass"),
     (lambda fn: npc.check_keep_to_drop(fn), lambda p: str(1 - p), "must return a number"),
     (lambda fn: npc.check_keep_to_drop(fn), _keep_to_drop_without_nan_check, "p_keep=nan is not a probability"),
+    (lambda fn: npc.check_forward(fn, "inverted"), _inverted_needing_rng_in_evaluation, "called without rng"),
+    (lambda fn: npc.check_forward(fn, "spatial"), _spatial_of_any_rank, "raise ValueError"),
+    (lambda cls: npc.check_layer(cls), _layer_dividing_by_zero, "Dropout(1.0)"),
     (lambda fn: dropout_kit.torch_checks.check_train_epoch(fn), _train_epoch_zeroing_once, "piled up"),
     (lambda fn: npc.check_forward(fn, "inverted"), lambda x, p, t, rng=None: 1 / 0, "ZeroDivisionError"),
 ])
