@@ -213,7 +213,7 @@ def question_page(rows: list[dict], assignment: str, question: str, model, xsrf:
         answer = str(row["written"][question].get("answer") or "").strip()
         if not unanswered(answer):
             texts.setdefault(answer, []).append(row["student"])
-    body = [f"<h1>{escape(title)} ({escape(top)} points)</h1>",
+    body = [f"<h1>{escape(title)} ({escape(top)} point{'' if top == '1' else 's'})</h1>",
             f"<p><a href='{url('a', assignment)}'>Back to the class</a> · <span id='pending'>"
             f"{pending(rows, assignment, question)}</span> of {len(mine)} pending · keys: <kbd>j</kbd>/<kbd>k</kbd> "
             "(or <kbd>Alt</kbd>+<kbd>↓</kbd>/<kbd>↑</kbd> in a field) next/previous answer; a mark is saved when "

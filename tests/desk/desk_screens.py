@@ -24,9 +24,11 @@ def take(page, base: str, token: str, out: Path) -> list[Path]:
     card.locator("textarea").fill("Right idea; say why the means differ.")
     card.locator("textarea").press("Alt+ArrowDown")  # saves, and moves to the next answer
     page.wait_for_selector("form.mark >> nth=1 >> .state.saved")
-    page.locator("#model-answer").scroll_into_view_if_needed()
-    page.evaluate("window.scrollBy(0, -120)")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 1000})
+    page.evaluate("window.scrollTo(0, document.getElementById('model-answer').getBoundingClientRect().top"
+                  " + window.scrollY - 70)")
     page.screenshot(path=str(out / SHOTS[1]))
+    page.set_viewport_size(VIEWPORT)
     page.goto(f"{base}/a/ch02/s/bob")
     page.fill("#f-inverted_dropout_forward-p", "1")
     page.fill("#f-inverted_dropout_forward-r", "regrade request: the mask was right, only the scale was off")
