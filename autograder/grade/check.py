@@ -94,6 +94,8 @@ def report(result: dict, with_answers: bool = True) -> str:
         lines.append(f"  ...  {question:<{width}} ?/{info['max_points']:g}  written answer: graded by a person")
     if all(i["points"] == 0 and "not implemented" in i["reason"] for i in result["functions"].values()):
         lines.append("Every function is still a stub: fill in the cells marked # YOUR CODE HERE.")
+    for flag in result.get("flags", []):  # e.g. a notebook repaired before grading
+        lines.append(f"Note: {flag}")
     if with_answers and result.get("written"):
         lines.append(answers_text(result["assignment"], list(result["written"])))
     return "\n".join(lines)

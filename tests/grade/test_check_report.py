@@ -24,3 +24,9 @@ def test_the_report_ends_with_each_written_question_and_its_model_answer(assignm
         assert f"({question}):" in text
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
     assert "Model answers" not in report(result, with_answers=False)
+
+
+def test_the_report_passes_on_what_the_grader_noted():
+    result = {"assignment": "ch02", "score": 6, "max_score": 6, "functions": {}, "written": {},
+              "flags": ["the file did not follow the notebook format and was repaired before grading: x"]}
+    assert "Note: the file did not follow the notebook format and was repaired before grading: x" in report(result)
