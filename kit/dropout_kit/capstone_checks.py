@@ -99,10 +99,10 @@ def check_train_fc_net(fn, loss_fn, seed: int = 0) -> None:
     x_val, y_val = rng.standard_normal((30, 12)), np.arange(30) % 3
     calls = []
 
-    def watched(p, xb, yb, p_drop, train, g=None):
-        state = repr(g.bit_generator.state) if hasattr(g, "bit_generator") else None
-        calls.append((len(xb), p_drop, train, state))
-        return loss_fn(p, xb, yb, p_drop, train, g)
+    def watched(params, X, y, p_drop, train, rng=None):  # fc_net_loss's names: keywords work too
+        state = repr(rng.bit_generator.state) if hasattr(rng, "bit_generator") else None
+        calls.append((len(X), p_drop, train, state))
+        return loss_fn(params, X, y, p_drop, train, rng)
 
     epochs, batch = 5, 8
     try:

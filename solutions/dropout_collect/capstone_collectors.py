@@ -45,10 +45,10 @@ def train_fc_net(grade_id: str, fn, loss_fn, seed: int = 0) -> None:
     x, y, x_val, y_val = plans.training_data()
     calls = []
 
-    def watched(params, xb, yb, p_drop, train, rng=None):
-        entry = {"n": int(len(xb)), "p_drop": p_drop, "train": train, "rng": _fingerprint(rng), "loss": None}
+    def watched(params, X, y, p_drop, train, rng=None):  # fc_net_loss's names: keywords work too
+        entry = {"n": int(len(X)), "p_drop": p_drop, "train": train, "rng": _fingerprint(rng), "loss": None}
         calls.append(entry)
-        result = loss_fn(params, xb, yb, p_drop, train, rng)
+        result = loss_fn(params, X, y, p_drop, train, rng)
         entry["loss"] = _loss_value(result)
         return result
 

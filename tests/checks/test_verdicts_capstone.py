@@ -168,3 +168,29 @@ def test_the_training_band_holds_with_room_for_correct_loops():
             ratios.append(train_loss / cv.network(plans.initial_params(seed), x, y)[0])
     assert cv.GAP[0] + 0.1 < min(gaps) and max(gaps) < cv.GAP[1] - 0.1, gaps
     assert max(ratios) < cv.FALL / 4, ratios
+
+
+KEYWORDS = [("loss, grads = loss_fn(params, X[batch], y[batch], p_drop, True, rng)",
+             "loss, grads = loss_fn(params=params, X=X[batch], y=y[batch], p_drop=p_drop, train=True, rng=rng)")]
+
+
+def test_a_loop_that_calls_loss_fn_with_keywords_gets_full_marks():
+    ns = solutions("ch08", KEYWORDS)
+    assert lost(ns) == {}
+    capstone_checks.check_train_fc_net(ns["train_fc_net"], ns["fc_net_loss"])
+
+
+def test_malformed_or_shuffled_records_fail_with_a_reason():
+    ns = solutions("ch08")
+    for grade_id, row in ROWS.items():
+        with capture() as emitted:
+            row.collector(grade_id, *(ns[name] for name in row.answers), seed=0)
+        good = json.loads(json.dumps(emitted[0]))
+        records = good["records"]
+        cases = [records[:-1], records[::-1], records + records[-1:], [], None, [{}] * len(records),
+                 [{"value": {"__object__": "x"}}] * len(records)]
+        cases += [records[:i] + [{"error": {"__error__": {"type": "ValueError", "message": "m"}}}] + records[i + 1:]
+                  for i in range(0, len(records), 7)]
+        for bad in cases:
+            result = judge("ch08", grade_id, {**good, "records": bad})
+            assert not result.passed and result.reason, (grade_id, bad if bad is None else len(bad))
