@@ -38,12 +38,10 @@ def released(tmp_path_factory):
 
 
 @pytest.fixture
-def desk(released, tmp_path):
-    """A fresh gradebook per test (the released course is shared), and the desk over it."""
+def desk(tmp_path):
+    """A fresh gradebook and the desk over it; nothing released (no model answers: see the test that has them)."""
     course = tmp_path / "course"
     course.mkdir()
-    for name in ("source", "release"):
-        (course / name).symlink_to(released / name, target_is_directory=True)
     book = fill(course)
     with running(course, book) as base:
         yield base, book, course
@@ -137,6 +135,27 @@ def test_every_page_sends_the_policy_and_runs_only_its_own_script_files(desk):
         assert not re.search(r"<script>|<img src=x|<a href=\"javascript", page), path
 
 
+def test_the_question_page_shows_the_prompt_and_the_model_answer_for_mathjax(released, tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    for name in ("source", "release"):
+        (course / name).symlink_to(released / name, target_is_directory=True)
+    with running(course, fill(course)) as base:
+        _, page, _ = status(client(base), base + f"/a/ch02/q/{Q}")
+    model = page.split("id='model-answer'>", 1)[1].split("</div>", 1)[0]
+    # TeX kept whole for MathJax (markdown would have read its _ and * as emphasis), escaped as text.
+    assert r"$q = 1 - p_\text{drop}$" in model and r"$\mathbb{E}[m\,a/q] = a$" in model, model
+    assert "<em>" not in model
+    assert "/mathjax/tex-chtml.js" in page
+
+
+def test_without_a_release_the_page_says_where_the_model_answer_comes_from(desk):
+    base, _, _ = desk
+    _, page, _ = status(client(base), base + f"/a/ch02/q/{Q}")
+    assert "the model answer was not found: release this assignment" in page
+    assert "mathjax" not in page  # nothing to typeset: MathJax is not even loaded
+
+
 def test_hostile_answers_are_shown_as_text(desk):
     base, _, _ = desk
     _, page, _ = status(client(base), base + f"/a/ch02/q/{Q}")
@@ -217,7 +236,7 @@ def test_a_form_posted_without_script_saves_and_returns_to_the_answer(desk):
     code, back, _ = status(opener, base + f"/a/ch02/q/{Q}/mark",
                            {"_xsrf": xsrf_of(page), "student": student, "points": "1", "comment": "ok",
                             "version": card_version(page, student)})
-    assert code == 200 and "Model answer" in back  # the redirect led back to the question's page
+    assert code == 200 and "<h2>Answers</h2>" in back  # the redirect led back to the question's page
     assert (written(book, student)["points"], written(book, student)["comment"]) == (1.0, "ok")
     code, said, _ = status(opener, base + f"/a/ch02/q/{Q}/mark",
                            {"_xsrf": xsrf_of(page), "student": student, "points": "0", "comment": "",
@@ -285,7 +304,7 @@ def test_regrade_of_a_student_without_a_submission_says_so(desk):
     assert code == 400 and "no submission of &#x27;bob&#x27; for ch02" in said
 
 
-def test_the_command_prints_its_address_and_stops_cleanly_on_ctrl_c(released, tmp_path):
+def test_the_command_prints_its_address_and_stops_cleanly_on_ctrl_c(tmp_path):
     course = tmp_path / "course"
     course.mkdir()
     fill(course)
