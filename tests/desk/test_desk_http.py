@@ -39,7 +39,7 @@ def released(tmp_path_factory):
 
 @pytest.fixture
 def desk(tmp_path):
-    """A fresh gradebook and the desk over it; nothing released (no model answers: see the test that has them)."""
+    """A fresh gradebook and the desk over it; no source notebooks, so no model answers (one test adds them)."""
     course = tmp_path / "course"
     course.mkdir()
     book = fill(course)
