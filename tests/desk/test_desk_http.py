@@ -15,13 +15,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
-from pathlib import Path
 
 import pytest
 
-from autograder.course.gradebook import Gradebook, default_url
+from autograder.course.gradebook import Gradebook
 from autograder.desk import app as desk_app
-from autograder.desk.marks import version
 from autograder.feedback.pages import feedback
 from autograder.release.notebooks import release
 from desk_course import HOSTILE, Q, TOKEN, fill, running
@@ -329,3 +327,13 @@ def test_a_folder_without_a_gradebook_is_named(tmp_path):
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "desk", "--course", str(tmp_path / "nothing")],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "has no gradebook" in done.stderr
+
+
+@pytest.mark.parametrize("header, name", [("127.0.0.1:8870", "127.0.0.1"), ("localhost:8870", "localhost"),
+                                          ("[::1]:8870", "::1"), ("LOCALHOST", "localhost"),
+                                          ("evil.example:8870", "evil.example"), ("127.0.0.1.evil.example", "127.0.0.1.evil.example")])
+def test_host_names_are_read_without_their_port(header, name):
+    from autograder.desk.security import LOOPBACK_NAMES, host_name
+
+    assert host_name(header) == name
+    assert (name in LOOPBACK_NAMES) == (not name.startswith(("evil", "127.0.0.1.")))
