@@ -8,6 +8,7 @@ descriptions say.
 """
 from __future__ import annotations
 
+from html import escape
 from typing import NamedTuple
 
 
@@ -38,12 +39,18 @@ RESULTS: tuple[Result, ...] = (
 )
 
 
-def markdown_table(results: tuple[Result, ...] = RESULTS) -> str:
-    """The results as a Markdown table, with the relative reduction of the error."""
-    rows = ["| data set | metric | without dropout | error | with dropout | error | relative reduction |",
-            "|---|---|---|---:|---|---:|---:|"]
+def relative_reduction(result: Result) -> float:
+    """How much of the error dropout removed, as a fraction of the error without it."""
+    return 1 - float(result.error_with) / float(result.error_without)
+
+
+def html_table(results: tuple[Result, ...] = RESULTS) -> str:
+    """The results as an HTML table (the book renders a cell's HTML output; its Markdown output would
+    be read as CommonMark, which has no tables), with the relative reduction of the error."""
+    head = ["data set", "metric", "without dropout", "error", "with dropout", "error", "relative reduction"]
+    rows = ["<tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>"]
     for r in results:
-        reduction = 100 * (1 - float(r.error_with) / float(r.error_without))
-        rows.append(f"| {r.data_set} | {r.metric} | {r.without} | {r.error_without} | {r.with_dropout} | "
-                    f"{r.error_with} | {reduction:.0f}% |")
-    return "\n".join(rows)
+        cells = [r.data_set, r.metric, r.without, r.error_without, r.with_dropout, r.error_with,
+                 f"{100 * relative_reduction(r):.0f}%"]
+        rows.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+    return "<table>\n" + "\n".join(rows) + "\n</table>"

@@ -313,9 +313,10 @@ def test_embedding_dropout_drops_a_word_at_every_position():
 
 def test_the_papers_results_table_prints_each_number_as_the_paper_does():
     """Chapter 4 prints Srivastava et al.'s headline results from one module; nothing is rounded on the way."""
-    table = paper_results.markdown_table()
+    table = paper_results.html_table()
     for row in paper_results.RESULTS:
-        assert f"| {row.error_without} |" in table and f"| {row.error_with} |" in table, row
-        assert float(row.error_with) < float(row.error_without), row
+        assert f"<td>{row.error_without}</td>" in table and f"<td>{row.error_with}</td>" in table, row
+        assert 0 < paper_results.relative_reduction(row) < 1, row
     assert {"MNIST", "SVHN", "CIFAR-10", "CIFAR-100", "TIMIT", "ImageNet"} <= {r.data_set.split()[0] for r in paper_results.RESULTS}
-    assert "| 1.60 |" in table                                    # the paper's trailing zero is kept
+    assert "<td>1.60</td>" in table                               # the paper's trailing zero is kept
+    assert table.count("<tr>") == len(paper_results.RESULTS) + 1
