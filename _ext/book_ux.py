@@ -11,7 +11,12 @@
    notebook only when launch buttons (Binder, Colab, ...) are configured, because the copy into
    ``_sources`` lives in its launch-button code.  We do the same copy for MyST-markdown notebooks
    (with the cached outputs merged in, see ``_with_cached_outputs``) and set ``ipynb_source`` before
-   the theme builds its header buttons (priority 500 < the theme's 501).
+   the theme builds its header buttons (priority 500 < the theme's 501). Its first cell says what
+   running it needs: the packages its imports name, and this course's repository for the course's
+   own packages (``requirements_cell``).
+
+3. The repository's address, written once in ``_config.yml`` (the theme's ``repository_url``), is
+   handed to pages as the MyST substitutions ``{{ repository }}`` (a link) and ``{{ repository_url }}``.
 """
 from __future__ import annotations
 
@@ -135,6 +140,64 @@ def _suffixes_from_config(app, config) -> None:
     compute_year_suffixes(Path(app.srcdir, name) for name in config.bibtex_bibfiles)
 
 
+def _repository_substitutions(app, config) -> None:
+    url = config.html_theme_options.get("repository_url", "")
+    if not url:
+        raise ValueError("_config.yml sets no repository url (sphinx.config.html_theme_options.repository_url)")
+    config.myst_substitutions = {**(config.myst_substitutions or {}), "repository_url": url,
+                                 "repository": f"[{url}]({url})"}
+
+
+# Top-level modules the lessons import that come from this repository, not from PyPI.
+COURSE_PACKAGES = {"course_experiments", "dropout_reference", "dropout_kit", "dropout_collect", "dropout_checks"}
+PYPI_NAMES = {"myst_nb": "myst-nb", "IPython": "ipython", "sklearn": "scikit-learn"}
+
+
+def imported_modules(notebook) -> list[str]:
+    """Top-level modules the code cells import, in order of first import (the standard library left out)."""
+    import ast
+    import sys
+
+    found = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in found:
+                    found.append(top)
+    return found
+
+
+def requirements_cell(notebook, repository_url: str):
+    """A first markdown cell that says what running the downloaded lesson needs."""
+    import nbformat
+
+    modules = imported_modules(notebook)
+    pypi = [PYPI_NAMES.get(m, m) for m in modules if m not in COURSE_PACKAGES]
+    ours = [m for m in modules if m in COURSE_PACKAGES]
+    lines = ["**Running this notebook.** It is the lesson as the book executed it, outputs included."]
+    if pypi:
+        lines.append(f"It imports {', '.join(f'`{m}`' for m in pypi)} (Python 3.11).")
+    if ours:
+        names = ", ".join(f"`{m}`" for m in ours)
+        what = f"package {names}, which comes" if len(ours) == 1 else f"packages {names}, which come"
+        lines.append(f"It also imports this course's own {what} with the "
+                     f"course's repository, {repository_url}. Clone it and, in its folder, run "
+                     "`python3 -m venv .venv`, then `.venv/bin/pip install -c constraints.txt -e \".[book]\" jupyterlab` "
+                     "(the pinned versions of all of the above), then open this notebook with `.venv/bin/jupyter lab`.")
+    elif pypi:
+        lines.append(f"Install them with `pip install {' '.join(pypi)}`.")
+    return nbformat.v4.new_markdown_cell(" ".join(lines), metadata={"dropout_course_download_note": True})
+
+
 def _with_cached_outputs(app, executed: Path) -> bytes:
     """The notebook MyST-NB wrote to jupyter_execute, with the outputs of its cached execution.
 
@@ -154,6 +217,7 @@ def _with_cached_outputs(app, executed: Path) -> bytes:
             _, notebook = cache.merge_match_into_notebook(notebook)
         except KeyError:  # no cached run matches this code (e.g. execution was skipped)
             pass
+    notebook.cells.insert(0, requirements_cell(notebook, app.config.html_theme_options["repository_url"]))
     return nbformat.writes(notebook).encode("utf-8")
 
 
@@ -177,5 +241,6 @@ def setup(app):
     register_pybtex_plugin("pybtex.style.formatting", STYLE, AuthorYearBibliographyStyle)
     register_bibtex_plugin("sphinxcontrib.bibtex.style.referencing", STYLE, AuthorYearBookReferenceStyle)
     app.connect("config-inited", _suffixes_from_config)
+    app.connect("config-inited", _repository_substitutions)
     app.connect("html-page-context", add_notebook_download, priority=500)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
