@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 
 from dropout_collect.wire import ALLOWED_DTYPES, MIME, VERSION
-from dropout_kit.text import shortened
+from dropout_kit.text import shortened, with_note
 
 from autograder.feedback.notebook_view import BUILTIN_ERRORS
 from autograder.course.cells import is_test, is_written, nbgrader_meta, points
@@ -260,7 +260,7 @@ def with_fix_first_notes(assignment: str, functions: dict) -> dict:
             continue  # a stub has no cause elsewhere
         for key in ("reason", "student_reason"):
             if key in info:
-                info[key] = f"{info[key]} {note}".strip()
+                info[key] = with_note(info[key], note)
     return functions
 
 

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from .properties import DELTA  # noqa: F401 - a correct answer fails a statistical check with at most this probability
-from .text import shortened
+from .text import shortened, with_note
 
 
 class ExerciseFailure(AssertionError):
@@ -72,15 +72,15 @@ def visible_check(name):
                 check(*args, **kwargs)
             except ExerciseFailure as failure:
                 note = fix_first(function, failing_dependencies(function))
-                _record(function, False, f"{failure} {note}".rstrip())
+                _record(function, False, with_note(str(failure), note))
                 if not note:
                     raise
                 # the student's own exception stays the cause, so the notebook still shows where it was raised
-                raise ExerciseFailure(f"{failure} {note}") from (failure.__cause__ or failure.__context__)
+                raise ExerciseFailure(with_note(str(failure), note)) from (failure.__cause__ or failure.__context__)
             except Exception as err:  # noqa: BLE001 - whatever the student's code raised, in words
                 message = (f"{function}: {NOT_IMPLEMENTED}" if isinstance(err, NotImplementedError)
                            else f"{function}: the check stopped because {type(err).__name__} was raised: {err}")
-                message = f"{message} {fix_first(function, failing_dependencies(function))}".rstrip()
+                message = with_note(message, fix_first(function, failing_dependencies(function)))
                 _record(function, False, message)
                 raise ExerciseFailure(message) from err
             except BaseException:

@@ -13,6 +13,16 @@ import re
 _SENTENCE_END = re.compile(r"(?<=[.;!?])\s+")
 
 
+def with_note(text: str, note: str) -> str:
+    """``text`` followed by the sentence ``note``, with a full stop between them when ``text`` has none."""
+    text, note = text.rstrip(), note.strip()
+    if not note:
+        return text
+    if not text:
+        return note
+    return f"{text}{'' if text.endswith(('.', '!', '?')) else '.'} {note}"
+
+
 def shortened(text: str, limit: int) -> str:
     """``text`` if it has at most ``limit`` characters; else the whole sentences that fit and a note.
 

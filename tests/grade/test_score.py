@@ -132,7 +132,7 @@ def test_a_function_that_depends_on_a_failing_one_says_which_to_fix_first():
     result = verdicts.score("ch06", dict.fromkeys(["enable_mc_dropout", "mc_dropout_predict", "predictive_entropy",
                                                    "mutual_information"], 1.0), notebook(*cells), None, 60, judge)
     assert result["mc_dropout_predict"]["reason"] == (
-        "mc_dropout_predict: wrong Note: mc_dropout_predict may use enable_mc_dropout, whose own test lost points "
+        "mc_dropout_predict: wrong. Note: mc_dropout_predict may use enable_mc_dropout, whose own test lost points "
         "too: fix enable_mc_dropout first.")
     assert result["mc_dropout_predict"]["student_reason"].endswith("fix enable_mc_dropout first.")
     assert result["enable_mc_dropout"]["reason"] == "enable_mc_dropout: wrong"  # it depends on nothing
