@@ -13,7 +13,8 @@ LESSONS = {
     "chapters/06_monte_carlo/lesson.html": 3,
     "chapters/07_beyond/lesson.html": 3,
 }
-EXERCISES = [page.replace("lesson.html", "exercise.html") for page in LESSONS]
+# The capstone (chapter 8) is an exercise page without a lesson of its own.
+EXERCISES = [page.replace("lesson.html", "exercise.html") for page in LESSONS] + ["chapters/08_capstone/exercise.html"]
 OTHER = ["intro.html", "students.html", "instructors.html", "references.html"]
 # Pages that link the student kit (built by autograder.release.student_kit) for download.
 KIT_PAGES = ["intro.html", "students.html"] + EXERCISES
