@@ -89,8 +89,10 @@ def _single_keep(name, call, params, x, y, record) -> tuple[np.ndarray, np.ndarr
     where = f"with train=True, p_drop={call.p_drop} on one example"
     loss, grads = _loss_and_grads(record, where)
     active = (x @ params["W1"] + params["b1"])[0] > 0
-    db1 = grads["b1"]
-    keep = (np.abs(db1) > 1e-9 * max(float(np.abs(db1).max()), 1e-300)).astype(float)[None]
+    # A dropped unit's gradient is dout * 0 * scale: exactly 0.0 in any float arithmetic. A kept active unit's
+    # is exactly 0.0 only if its weighted sum of dscores cancels to the last bit (far below 1e-15 per unit), so
+    # exact zeros, not a threshold, tell the two apart (a relative threshold would misread ~1e-9 of the kept units).
+    keep = (grads["b1"] != 0).astype(float)[None]
     scale = 1.0 / (1.0 - call.p_drop)
     want_loss, want_grads = network(params, x, y, keep, scale)
     if not close(loss, want_loss):
