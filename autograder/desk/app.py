@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import ipaddress
+import signal
 import threading
 from pathlib import Path
 from urllib.parse import quote
@@ -240,8 +241,10 @@ def listen(host: str, port: int):
 
 def serve(desk: Desk, host: str = "127.0.0.1", port: int = 8870, token: str | None = None,
           ready=print) -> None:
-    """Serve until Ctrl-C (KeyboardInterrupt reaches the caller, after the server has closed)."""
+    """Serve until Ctrl-C or SIGTERM (KeyboardInterrupt reaches the caller, after the server has closed)."""
     token = token or new_token()
+    # A service manager's stop is a Ctrl-C too: the same clean exit (every change was committed when made).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     async def main():
         sockets, chosen = listen(host, port)

@@ -302,7 +302,8 @@ def test_regrade_of_a_student_without_a_submission_says_so(desk):
     assert code == 400 and "no submission of &#x27;bob&#x27; for ch02" in said
 
 
-def test_the_command_prints_its_address_and_stops_cleanly_on_ctrl_c(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_command_prints_its_address_and_stops_cleanly(tmp_path, stop):
     course = tmp_path / "course"
     course.mkdir()
     fill(course)
@@ -315,7 +316,7 @@ def test_the_command_prints_its_address_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert url.endswith(TOKEN)
         code, page, _ = status(urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar())), url)
         assert code == 200 and "ch02" in page
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         out, err = process.communicate(timeout=30)
     finally:
         process.kill()
