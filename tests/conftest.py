@@ -32,6 +32,7 @@ import functools
 import io
 import os
 import re
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,8 @@ SIGNALS = {
     "browser": re.compile(r"\bsync_playwright\b"),
     "book": re.compile(r"\bbook_pages\b|[\"']_build[\"']"),
     "service": re.compile(r"\bpostgres_server\(|\bLocalCluster\("),
-    # releasing runs `nbgrader generate_assignment`, 10-40 s per assignment on a busy machine
+    # releasing runs nbgrader's converter (its import, and a new course's gradebook asks the `alembic`
+    # command), seconds on a busy machine; the `nbgrader` command itself 10-40 s
     "slow": re.compile(r"\brelease\(|\[\s*\"nbgrader\","),
 }
 # Looked for in the module's top-level code too (`from book_pages import ...`); the others only in the
@@ -95,10 +97,22 @@ def tiers_of(item) -> set[str]:
         return set()
     module = Path(item.fspath)
     tiers = tiers_by_code(module, item.originalname, item.fixturenames)
-    name = module.relative_to(TESTS).as_posix() if module.is_relative_to(TESTS) else module.name
-    if name in SLOW or f"{name}::{item.originalname}" in SLOW:
+    if listed_slow(module, item.originalname):
         tiers.add("slow")
     return tiers
+
+
+def listed_slow(module: Path, test: str) -> bool:
+    name = module.relative_to(TESTS).as_posix() if module.is_relative_to(TESTS) else module.name
+    return name in SLOW or f"{name}::{test}" in SLOW
+
+
+@functools.cache
+def _decorated_slow(module: Path) -> set[str]:
+    """Test functions of `module` decorated @pytest.mark.slow (what the xdist controller, with ids only, can see)."""
+    _, tree = _parsed(module)
+    return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and any(ast.unparse(d).endswith("mark.slow") for d in node.decorator_list)}
 
 
 def tiers_by_code(module: Path, test: str, fixtures) -> set[str]:
@@ -170,10 +184,42 @@ def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
     class ByTier(LoadScopeScheduling):
+        ordered = False
+
         def _split_scope(self, nodeid: str) -> str:
             return xdist_group(config.rootpath, nodeid)
 
+        def _assign_work_unit(self, node) -> None:
+            # xdist queues groups by their number of tests; the first assignment takes them longest first
+            if not self.ordered:
+                self.workqueue = OrderedDict(sorted(self.workqueue.items(),
+                                                    key=lambda unit: work_order(config.rootpath, *unit)))
+                self.ordered = True
+            super()._assign_work_unit(node)
+
     return ByTier(config, log)
+
+
+# Tiers in the order their groups are handed out: longest first, so that what is left at the end is
+# short tests that fill both workers evenly (a slow module started last would run on alone).
+HEAVY_FIRST = ("kernel", "service", "slow", "browser", "book")
+
+
+def work_order(root: Path, group: str, nodeids) -> tuple:
+    """Sort key of an xdist group: the kernel group, then groups by their heaviest tier and its number of
+    tests, then by number of tests."""
+    if group == SERIAL_GROUP:
+        return (0,)
+    counts = dict.fromkeys(HEAVY_FIRST, 0)
+    for nodeid in nodeids:
+        path, _, rest = nodeid.partition("::")
+        module, test = root / path, re.split(r"[\[:]", rest, maxsplit=1)[0]
+        if module.suffix == ".py":
+            slow = listed_slow(module, test) or test in _decorated_slow(module)
+            for tier in tiers_by_code(module, test, ()) | ({"slow"} if slow else set()):
+                counts[tier] += 1
+    heaviest = next((rank for rank, tier in enumerate(HEAVY_FIRST) if counts[tier]), len(HEAVY_FIRST))
+    return (1, heaviest, -counts[HEAVY_FIRST[heaviest]] if heaviest < len(HEAVY_FIRST) else 0, -len(nodeids))
 
 
 def xdist_group(root: Path, nodeid: str) -> str:

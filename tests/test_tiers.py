@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SIGNALS, SLOW, TESTS, tiers_by_code, xdist_group
+from conftest import SIGNALS, SLOW, TESTS, tiers_by_code, work_order, xdist_group
 
 REPO = TESTS.parent
 
@@ -119,3 +119,17 @@ def test_parallel_runs_keep_kernel_tests_together_and_each_other_module_on_one_w
     assert xdist_group(tmp_path, "test_fake.py::test_through_a_fixture[param-1]") == "grading"
     assert xdist_group(tmp_path, "test_fake.py::test_a_browser") == "test_fake.py"
     assert xdist_group(tmp_path, "test_fake.py::test_released") == "test_fake.py"
+
+
+def test_parallel_runs_hand_out_the_longest_groups_first(tmp_path):
+    """The kernel group, then modules by their heaviest tier (a decorated @pytest.mark.slow counts), then by size:
+    a slow module handed out last would run on alone while the other worker idles."""
+    (tmp_path / "test_light.py").write_text("def test_a():\n    pass\n")
+    (tmp_path / "test_marked.py").write_text("import pytest\n\n\n@pytest.mark.slow\ndef test_long():\n    pass\n")
+    fake_module(tmp_path, SAMPLE)
+    groups = {"test_light.py": [f"test_light.py::test_a[{i}]" for i in range(50)],
+              "test_marked.py": ["test_marked.py::test_long"],
+              "test_fake.py": ["test_fake.py::test_a_browser", "test_fake.py::test_a_module_import_alone_is_not_enough"],
+              "grading": ["test_fake.py::test_on_postgresql"]}
+    order = sorted(groups, key=lambda group: work_order(tmp_path, group, groups[group]))
+    assert order == ["grading", "test_marked.py", "test_fake.py", "test_light.py"]
