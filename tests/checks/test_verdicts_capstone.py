@@ -51,7 +51,8 @@ STYLES = {
     "loss as a 0-d array, history via lists of arrays": [("    return loss, dscores / n", "    return np.asarray(loss), dscores / n"),
                                                          ("history[\"loss\"].append(float(np.mean(losses)))",
                                                           "history[\"loss\"].append(np.mean(losses))")],
-    "in-place updates": [("    params = {name: value.copy() for name, value in params.items()}\n", "")],
+    "in-place updates": [("    params = {name: value.copy() for name, value in params.items()}\n", ""),
+                         ("params[name] = params[name] - lr * grads[name]", "params[name] -= lr * grads[name]")],
 }
 
 
@@ -90,7 +91,8 @@ MISTAKES = [  # (edits, the grade id that must fail, words of its reason)
        "loss_fn(params, X[batch], y[batch], p_drop, True, np.random.default_rng(0))")], "train_fc_net", "same state"),
     ([("loss_fn(params, X_val, y_val, p_drop, False, rng)", "loss_fn(params, X_val, y_val, p_drop, True, rng)")],
      "train_fc_net", "train=False"),
-    ([("params[name] -= lr * grads[name]", "params[name] += lr * grads[name]")], "train_fc_net", "did not lower the loss"),
+    ([("params[name] = params[name] - lr * grads[name]", "params[name] = params[name] + lr * grads[name]")], "train_fc_net",
+     "did not lower the loss"),
     ([("losses.append(loss)", "losses = [loss]")], "train_fc_net", "mean of that epoch's mini-batch losses"),
     ([("loss_fn(params, X[batch], y[batch], p_drop, True, rng)", "loss_fn(params, X[batch], y[batch], 0.0, True, rng)")],
      "train_fc_net", "p_drop it was given"),
