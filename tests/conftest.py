@@ -19,9 +19,10 @@ a pattern stops matching anything or the classification of known tests changes.
 Parallel runs (pytest-xdist, `-n auto --dist loadgroup`): `pytest_xdist_make_scheduler` below hands
 out work in groups. Kernel tests form one group, "grading", so they run one after another on one
 worker: they grade with two jobs of their own, kill process groups, sweep stale scratch folders and
-assert time limits, and two of them at once would double the load under those limits. Every other
-module is a group of its own, so its module-scoped fixtures (a released course, a browser) are
-built once; modules spread over the workers. (xdist's own loadgroup reads `xdist_group` marks by
+assert time limits, and two of them at once would double the load under those limits. A test that takes a
+module- or session-scoped fixture of the kernel tests of its module joins them (one kit venv, not two). Every
+other module is a group of its own, so its module-scoped fixtures (a released course, a browser) are
+built once; modules spread over the workers, the longest first (`work_order`). (xdist's own loadgroup reads `xdist_group` marks by
 renaming test ids, which pytest 9 no longer allows, so the marks would be ignored.)
 """
 from __future__ import annotations
@@ -231,9 +232,26 @@ def xdist_group(root: Path, nodeid: str) -> str:
     path, _, rest = nodeid.partition("::")
     test = re.split(r"[\[:]", rest, maxsplit=1)[0]
     module = root / path
-    if module.suffix == ".py" and "kernel" in tiers_by_code(module, test, ()):
+    if module.suffix == ".py" and ("kernel" in tiers_by_code(module, test, ())
+                                   or test in _sharing_with_kernel_tests(module)):
         return SERIAL_GROUP
     return path
+
+
+@functools.cache
+def _sharing_with_kernel_tests(module: Path) -> set[str]:
+    """Tests of `module` outside the kernel tier that take a module- or session-scoped fixture its kernel tests
+    take too: in the kernel group, so that the fixture (say, a kit installed into a fresh venv) is built once,
+    not once on each worker."""
+    _, tree = _parsed(module)
+    functions = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    shared_scope = {node.name for node in functions for d in node.decorator_list
+                    if isinstance(d, ast.Call) and ast.unparse(d.func).endswith("fixture")
+                    and any(k.arg == "scope" and ast.unparse(k.value) in ("'module'", "'session'") for k in d.keywords)}
+    tests = {node.name: {a.arg for a in node.args.args} for node in functions if node.name.startswith("test")}
+    kernel = {name for name in tests if "kernel" in tiers_by_code(module, name, ())}
+    held = shared_scope & set().union(*(tests[name] for name in kernel))
+    return {name for name, takes in tests.items() if name not in kernel and takes & held}
 
 
 @pytest.hookimpl(hookwrapper=True)

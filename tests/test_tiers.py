@@ -133,3 +133,35 @@ def test_parallel_runs_hand_out_the_longest_groups_first(tmp_path):
               "grading": ["test_fake.py::test_on_postgresql"]}
     order = sorted(groups, key=lambda group: work_order(tmp_path, group, groups[group]))
     assert order == ["grading", "test_marked.py", "test_fake.py", "test_light.py"]
+
+
+def test_a_test_sharing_a_kernel_tests_module_fixture_joins_the_kernel_group(tmp_path):
+    """Else each worker would build the fixture (the student kit's venv: a pip install of torch) once."""
+    (tmp_path / "test_shared.py").write_text(textwrap.dedent('''
+        import pytest
+
+
+        @pytest.fixture(scope="session")
+        def installed(tmp_path_factory):
+            return tmp_path_factory.mktemp("venv")
+
+
+        @pytest.fixture
+        def scratch(tmp_path):
+            return tmp_path
+
+
+        def test_runs_there(installed, scratch):
+            execute(installed)
+
+
+        def test_installed_alone(installed):
+            assert installed
+
+
+        def test_scratch_alone(scratch):
+            assert scratch
+    '''))
+    assert xdist_group(tmp_path, "test_shared.py::test_runs_there") == "grading"
+    assert xdist_group(tmp_path, "test_shared.py::test_installed_alone") == "grading"
+    assert xdist_group(tmp_path, "test_shared.py::test_scratch_alone") == "test_shared.py"  # function scope: not shared
