@@ -19,11 +19,12 @@ a pattern stops matching anything or the classification of known tests changes.
 Parallel runs (pytest-xdist, `-n auto --dist loadgroup`): `pytest_xdist_make_scheduler` below hands
 out work in groups. Kernel tests form one group, "grading", so they run one after another on one
 worker: they grade with two jobs of their own, kill process groups, sweep stale scratch folders and
-assert time limits, and two of them at once would double the load under those limits. A test that takes a
-module- or session-scoped fixture of the kernel tests of its module joins them (one kit venv, not two). Every
-other module is a group of its own, so its module-scoped fixtures (a released course, a browser) are
-built once; modules spread over the workers, the longest first (`work_order`). (xdist's own loadgroup reads `xdist_group` marks by
-renaming test ids, which pytest 9 no longer allows, so the marks would be ignored.)
+assert time limits, and two of them at once would double the load under those limits. A test that takes
+a module- or session-scoped fixture of the kernel tests of its module joins them (one kit venv, not two).
+Every other module is a group of its own, so its module-scoped fixtures (a released course, a browser) are
+built once; modules spread over the workers, the longest first (`work_order`). (xdist's own loadgroup
+reads `xdist_group` marks by renaming test ids, which pytest 9 no longer allows, so the marks would be
+ignored.)
 """
 from __future__ import annotations
 
