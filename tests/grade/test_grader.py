@@ -3,6 +3,7 @@
 One module-scoped run (about a minute on two cores) feeds every assertion below.
 """
 import json
+import re
 import shutil
 import subprocess
 import zipfile
@@ -134,16 +135,29 @@ def test_shipped_sample_class_matches_its_generator(graded):
         assert [c.source for c in nbformat.read(path, as_version=4).cells] == [c.source for c in fresh.cells], student
 
 
+@pytest.fixture(scope="module")
+def validated(graded):
+    """`nbgrader validate` of every source notebook and `--invert` of every released one, one command for each
+    kind (a command per notebook paid nbgrader's start-up 16 times): path -> what the command said about it."""
+    course, said = graded["course"], {}
+    for folder, flags in (("source", []), ("release", ["--invert"])):
+        paths = [str(course / folder / assignment / "exercise.ipynb") for assignment in ASSIGNMENTS]
+        # unbuffered, with stderr in the same pipe: each result follows the log line naming its notebook
+        run = subprocess.run(["nbgrader", "validate", *flags, *paths], cwd=course, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, env={**tool_env(), "PYTHONUNBUFFERED": "1"}, text=True)
+        parts = re.split(r"^\[ValidateApp \| INFO\] Validating '(.*)'$", run.stdout, flags=re.MULTILINE)
+        said.update(dict(zip(parts[1::2], parts[2::2])))
+        said.update({path: f"not validated; the command said:\n{run.stdout[-2000:]}" for path in paths if path not in said})
+    return said
+
+
 @pytest.mark.parametrize("assignment", list(ASSIGNMENTS))
-def test_nbgrader_validate_passes_solutions_and_fails_stubs(graded, assignment):
+def test_nbgrader_validate_passes_solutions_and_fails_stubs(graded, validated, assignment):
     course = graded["course"]
-    source = course / "source" / assignment / "exercise.ipynb"
-    stub = course / "release" / assignment / "exercise.ipynb"
-    ok = subprocess.run(["nbgrader", "validate", str(source)], cwd=course, env=tool_env(), capture_output=True, text=True)
-    assert "Success! Your notebook passes all the tests." in ok.stdout, ok.stdout[-2000:]
-    inverted = subprocess.run(["nbgrader", "validate", "--invert", str(stub)], cwd=course, env=tool_env(),
-                              capture_output=True, text=True)
-    assert "Success! The notebook does not pass any tests." in inverted.stdout, inverted.stdout[-2000:]
+    ok = validated[str(course / "source" / assignment / "exercise.ipynb")]
+    assert "Success! Your notebook passes all the tests." in ok, ok[-2000:]
+    inverted = validated[str(course / "release" / assignment / "exercise.ipynb")]
+    assert "Success! The notebook does not pass any tests." in inverted, inverted[-2000:]
 
 
 def test_collect_reads_an_lms_zip_and_explains_bad_input(tmp_path):
