@@ -53,6 +53,18 @@ class Desk:
         except CourseFileError as err:
             return rows, f"the course file has a problem, so late penalties are not shown: {err}"
 
+    def names(self) -> tuple[dict[str, str], str | None]:
+        """Roster id -> name from the course's class list, and a problem with it, if any (then ids alone).
+
+        Read on every page, so a `collect --roster` made while the desk runs shows at the next reload."""
+        from autograder.collect.course_roster import course_names
+        from autograder.collect.errors import CollectError
+
+        try:
+            return course_names(self.course), None
+        except (CollectError, OSError) as err:
+            return {}, f"the class list cannot be read, so students are named by their ids: {err}"
+
 
 class Page(Guarded):
     @property
@@ -91,7 +103,9 @@ class ClassTable(Page):
         rows, problem = self.desk.rows()
         if not any(r["assignment"] == assignment for r in rows):
             raise tornado.web.HTTPError(404, f"nothing graded for {assignment!r}")
-        self.page(views.class_page(rows, assignment, self.xsrf_token.decode(), problem))
+        names, roster_problem = self.desk.names()
+        problem = "; ".join(p for p in (problem, roster_problem) if p) or None
+        self.page(views.class_page(rows, assignment, self.xsrf_token.decode(), problem, names))
 
 
 class Student(Page):
@@ -101,7 +115,7 @@ class Student(Page):
         graded = notebook_view.load(path) if path else None
         released = notebook_view.load(Course(self.desk.course).release_notebook(assignment)) if graded else None
         self.page(views.student_page(row, graded, released, self.xsrf_token.decode(),
-                                     self.get_query_argument("done", None)))
+                                     self.get_query_argument("done", None), self.desk.names()[0]))
 
 
 class Override(Page):
@@ -117,7 +131,8 @@ class Override(Page):
         except OverrideError as err:
             raise tornado.web.HTTPError(400, str(err)) from None
         target = views.url("a", assignment, "s", student)
-        self.redirect(f"{target}?{tornado.httputil.urlencode({'done': describe(event)})}")
+        said = describe(views.named(event, self.desk.names()[0]))
+        self.redirect(f"{target}?{tornado.httputil.urlencode({'done': said})}")
 
 
 class Regrade(Page):
@@ -146,7 +161,8 @@ class Question(Page):
         if not any(question in (r.get("written") or {}) for r in rows if r["assignment"] == assignment):
             raise tornado.web.HTTPError(404, f"no written answers to {assignment}/{question!r}")
         model = model_answers(self.desk.course, assignment).get(question)
-        self.page(views.question_page(rows, assignment, question, model, self.xsrf_token.decode()))
+        self.page(views.question_page(rows, assignment, question, model, self.xsrf_token.decode(),
+                                      self.desk.names()[0]))
 
 
 class Mark(Page):
@@ -179,7 +195,9 @@ class Log(Page):
     def get(self):
         from autograder.grade.overrides import describe
 
-        self.page(views.log_page([describe(e) for e in self.desk.gradebook.override_log()], self.xsrf_token.decode()))
+        names = self.desk.names()[0]
+        self.page(views.log_page([describe(views.named(e, names)) for e in self.desk.gradebook.override_log()],
+                                 self.xsrf_token.decode()))
 
 
 def mathjax_dir() -> Path | None:

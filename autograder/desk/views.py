@@ -4,12 +4,17 @@ The same building blocks as the feedback pages: ``escape``, ``markdown`` (raw HT
 links inert), ``pre`` and ``notebook_view.render_notebook``. Students' answers are shown as plain
 text only, never typeset: MathJax runs on the instructor's own text (the question and the model
 answer), which the page marks with the class ``tex``.
+
+Students are shown as ``Name (id)`` where the course's class list names them (``course_roster.label``,
+which also strips control and bidirectional characters); URLs, form fields and anchors carry the id alone,
+so a name never decides which student a request is about.
 """
 from __future__ import annotations
 
 import re
 from urllib.parse import quote
 
+from autograder.collect.course_roster import label
 from autograder.export.grades import class_wide_flags, function_reason, late_deduction, own_flags, row_total
 from autograder.feedback.notebook_view import points as show_points
 from autograder.feedback.notebook_view import render_notebook
@@ -34,6 +39,11 @@ _HELD = re.compile(r"MATHHELD(\d+)X")
 def url(*parts: str) -> str:
     """A desk URL from path parts: each part percent-encoded whole, so a name with / or ? stays one part."""
     return "/" + "/".join(quote(str(p), safe="") for p in parts)
+
+
+def named(event: dict, names: dict[str, str]) -> dict:
+    """An override event whose student reads ``Name (id)``, for the audit log's words (never stored)."""
+    return {**event, "student": label(event["student"], names)}
 
 
 def shell(title: str, body: str, xsrf: str, math: bool = False) -> str:
@@ -83,7 +93,8 @@ def index_page(rows: list[dict], xsrf: str, problem: str | None) -> str:
     return shell("All assignments", "\n".join(body), xsrf)
 
 
-def class_page(rows: list[dict], assignment: str, xsrf: str, problem: str | None) -> str:
+def class_page(rows: list[dict], assignment: str, xsrf: str, problem: str | None,
+               names: dict[str, str] | None = None) -> str:
     mine = [r for r in rows if r["assignment"] == assignment]
     shared = class_wide_flags(mine).get(assignment, [])
     questions = sorted({q for r in mine for q in (r.get("written") or {})})
@@ -104,7 +115,8 @@ def class_page(rows: list[dict], assignment: str, xsrf: str, problem: str | None
                      else "")
         overridden = sum("override" in info for info in row["functions"].values())
         flags = own_flags(row, {assignment: shared})
-        body.append(f"<tr><td><a href='{url('a', assignment, 's', row['student'])}'>{escape(row['student'])}</a></td>"
+        who = label(row["student"], names or {})
+        body.append(f"<tr><td><a href='{url('a', assignment, 's', row['student'])}'>{escape(who)}</a></td>"
                     f"<td>{escape(_total(row))}</td><td>{escape(late_text)}</td>"
                     f"<td>{sum(i.get('points') is None for i in (row.get('written') or {}).values())}</td>"
                     f"<td>{overridden or ''}</td><td class='flag'>{escape(clip('; '.join(flags), REASON_LIMIT))}</td></tr>")
@@ -139,9 +151,11 @@ def _function_rows(row: dict, xsrf: str) -> str:
     return "\n".join(lines)
 
 
-def student_page(row: dict, graded: dict | None, released: dict | None, xsrf: str, message: str | None) -> str:
+def student_page(row: dict, graded: dict | None, released: dict | None, xsrf: str, message: str | None,
+                 names: dict[str, str] | None = None) -> str:
     student, assignment = row["student"], row["assignment"]
-    title = f"{assignment}: {student}"
+    who = label(student, names or {})
+    title = f"{assignment}: {who}"
     body = [f"<h1>{escape(title)}</h1>", f"<p><a href='{url('a', assignment)}'>Back to the class</a></p>"]
     if message:
         body.append(f"<p class='saved' role='status'>{escape(message)}</p>")
@@ -151,8 +165,9 @@ def student_page(row: dict, graded: dict | None, released: dict | None, xsrf: st
         body.append(f"<p class='muted'>Late: {escape(late.reason)}</p>")
     for flag in row.get("flags") or []:
         body.append(f"<p class='flag'>Flag: {escape(clip(str(flag), REASON_LIMIT))}</p>")
-    body += ["<h2>Functions</h2>", "<p class='muted'>An override needs a reason: the student reads it on the "
-             "feedback page, and the audit log keeps it.</p>", _function_rows(row, xsrf)]
+    body += ["<h2>Functions</h2>", f"<p class='muted'>An override changes the points of {escape(who)} and needs "
+             "a reason: the student reads it on the feedback page, and the audit log keeps it.</p>",
+             _function_rows(row, xsrf)]
     written = row.get("written") or {}
     if written:
         body.append("<h2>Written answers</h2><ul>")
@@ -183,18 +198,19 @@ def instructor_text(text: str) -> str:
     return _HELD.sub(lambda m: escape(held[int(m.group(1))]), markdown(_MATH.sub(hold, text)))
 
 
-def _card(row: dict, question: str, action: str, xsrf: str, twins: list[str]) -> str:
+def _card(row: dict, question: str, action: str, xsrf: str, twins: list[str], names: dict[str, str]) -> str:
     info, student = row["written"][question], row["student"]
     anchor = escape(quote(student, safe=""))
     answer = str(info.get("answer") or "")
     top = show_points(info["max_points"])
     points = "" if info.get("points") is None else show_points(info["points"])
     comment = str(info.get("comment", "")) if info.get("points") is not None else ""
-    twin = f"<p class='flag'>the same text as: {escape(', '.join(twins))}</p>" if twins else ""
+    twin = (f"<p class='flag'>the same text as: {escape(', '.join(label(t, names) for t in twins))}</p>"
+            if twins else "")
     return (f"<form class='card mark' id='{anchor}' method='post' action='{action}'>{_xsrf_field(xsrf)}"
             f"<input type='hidden' name='student' value='{escape(student)}'>"
             f"<input type='hidden' name='version' value='{escape(version(info))}'>"
-            f"<h3>{escape(student)}</h3>"
+            f"<h3>{escape(label(student, names))}</h3>"
             + (note("no answer") if unanswered(answer) else pre(answer, "answer")) + twin +
             f"<p><label for='{anchor}-p'>points (of {escape(top)})</label> "
             f"<input type='text' id='{anchor}-p' name='points' value='{escape(points)}' inputmode='decimal' "
@@ -204,7 +220,8 @@ def _card(row: dict, question: str, action: str, xsrf: str, twins: list[str]) ->
             f"<p><button>Save</button> <span class='state' role='status'>{escape(describe(info))}</span></p></form>")
 
 
-def question_page(rows: list[dict], assignment: str, question: str, model, xsrf: str) -> str:
+def question_page(rows: list[dict], assignment: str, question: str, model, xsrf: str,
+                  names: dict[str, str] | None = None) -> str:
     mine = [r for r in rows if r["assignment"] == assignment and question in (r.get("written") or {})]
     top = show_points(mine[0]["written"][question]["max_points"]) if mine else "?"
     title = f"{assignment} · {question}"
@@ -228,7 +245,8 @@ def question_page(rows: list[dict], assignment: str, question: str, model, xsrf:
     action = url("a", assignment, "q", question, "mark")
     for row in mine:
         answer = str(row["written"][question].get("answer") or "").strip()
-        body.append(_card(row, question, action, xsrf, [s for s in texts.get(answer, []) if s != row["student"]]))
+        body.append(_card(row, question, action, xsrf, [s for s in texts.get(answer, []) if s != row["student"]],
+                          names or {}))
     body.append("</div>")
     return shell(title, "\n".join(body), xsrf, math=model is not None)
 

@@ -3,12 +3,14 @@ rows with hostile answers and names, and the desk served from a thread on a free
 from __future__ import annotations
 
 import asyncio
+import csv
 import threading
 from contextlib import contextmanager
 
 from tornado.httpserver import HTTPServer
 
 from autograder.course.gradebook import Gradebook, default_url
+from autograder.course.layout import Course
 from autograder.desk.app import Desk, listen, make_app
 from autograder.release.sources import written_points
 
@@ -36,6 +38,24 @@ def result(student: str, answer: str, sha: str = "a" * 64) -> dict:
                                                        "reason": "kept units were multiplied by 1",
                                                        "student_reason": "kept units were multiplied by 1"}},
             "flags": [], "written": written}
+
+
+# A class list for the names tests: names that try to run script, to pass for another student's id (a
+# right-to-left override, a control character, a line break) or to fill the page.
+ROSTER = {
+    "alice": "Ann Lee",
+    "bob": "<script>window.pwned='name'</script><img src=x onerror=\"window.pwned='img'\">, Bob",
+    "carol": "Carol\n\u202eeci\u202c Reyes\u0007 (alice)",
+    "dave": "Dave " + "x" * 300,
+}
+
+
+def write_roster(course, names: dict[str, str]) -> None:
+    """``names`` as the course's class list, where `collect --roster` keeps it."""
+    with Course(course).roster.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "name", "email"])
+        writer.writerows([student, name, f"{student}@example.edu"] for student, name in names.items())
 
 
 def fill(course) -> Gradebook:
