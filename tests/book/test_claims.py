@@ -320,3 +320,5 @@ def test_the_papers_results_table_prints_each_number_as_the_paper_does():
     assert {"MNIST", "SVHN", "CIFAR-10", "CIFAR-100", "TIMIT", "ImageNet"} <= {r.data_set.split()[0] for r in paper_results.RESULTS}
     assert "<td>1.60</td>" in table                               # the paper's trailing zero is kept
     assert table.count("<tr>") == len(paper_results.RESULTS) + 1
+    # four cells a row, so the table fits a 390 px phone (the browser test measures it)
+    assert all(row.count("<td>") == 4 for row in table.split("</tr>")[1:-1])
