@@ -18,7 +18,7 @@ import pytest
 from autograder import cli
 from autograder.feedback.pages import feedback
 from autograder.release.notebooks import release
-from desk_course import GUIDE, HOSTILE, Q, TOKEN, fill, fill_guide, running
+from desk_course import GUIDE, HOSTILE, Q, ROSTER, TOKEN, fill, fill_guide, running, write_roster
 from desk_screens import take
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book"))  # when run alone, as the full run does
 from test_book_browser import AXE, CHROMIUM, FLAGS  # noqa: E402 - Debian's Chromium, axe-core, offline flags
@@ -199,6 +199,24 @@ def test_nothing_a_student_wrote_runs_as_script(context, desk):
     assert page.evaluate(NO_SCRIPT_RAN)
     assert any("Content Security Policy" in p for p in problems)
     assert all("Content Security Policy" in p for p in problems), problems
+
+
+def test_roster_names_show_as_text_and_lead_to_the_students_page(context, desk):
+    base, _, course = desk
+    write_roster(course, ROSTER)
+    page, problems = watched(context)
+    page.goto(f"{base}/a/ch02?token={TOKEN}")
+    bob = "<script>window.pwned='name'</script><img src=x onerror=\"window.pwned='img'\">, Bob (bob)"
+    page.locator("table a", has_text=", Bob (bob)").click()
+    page.wait_for_url(f"{base}/a/ch02/s/bob")
+    assert page.locator("h1").inner_text() == f"ch02: {bob}"
+    page.goto(f"{base}/a/ch02/q/{Q}")
+    page.wait_for_selector("body[data-math=done]", timeout=30_000)
+    # As the browser lays it out: the right-to-left override gone, so the id in brackets is carol's own.
+    assert card(page, "carol").locator("h3").inner_text() == "Carol eci Reyes (alice) (carol)"
+    assert card(page, "bob").locator("h3").inner_text() == bob
+    assert page.evaluate(NO_SCRIPT_RAN)
+    assert not problems, problems
 
 
 @pytest.mark.parametrize("path", ["/", "/a/ch02", f"/a/ch02/q/{Q}", "/a/ch02/s/alice", "/log"])
