@@ -105,7 +105,12 @@ GUIDE = {
 }
 
 
+GUIDE_NAMES = {"alice": "Alice Martin", "bob": "Bob Okafor", "carol": "Carol Nguyen", "dave": "Dave Kowalski",
+               "erin": "Erin Sánchez"}
+
+
 def fill_guide(course) -> Gradebook:
+    write_roster(course, GUIDE_NAMES)  # as after `collect --roster`: the guide shows students as "Name (id)"
     book = Gradebook(default_url(course))
     for student, answer in GUIDE.items():
         row = result(student, answer)

@@ -241,6 +241,7 @@ def test_the_guide_screenshots_can_be_taken(context, released, tmp_path):
     with running(course, fill_guide(course), author="instructor") as base:
         page, problems = watched(context)
         shots = take(page, base, TOKEN, tmp_path / "shots")
+        assert page.locator("h1").inner_text() == "ch02: Bob Okafor (bob)"  # named from the guide's class list
     for shot in shots:
         data = shot.read_bytes()
         assert data.startswith(b"\x89PNG") and 5_000 < len(data) < 250_000, (shot, len(data))
