@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._core import call_quietly, crashed, fail, require, visible_check
-from .properties import GRADIENT_CHECK, close
+from .properties import close, difference_tolerance
 
 SHAPES = {"W1": (12, 24), "b1": (24,), "W2": (24, 3), "b2": (3,)}
 
@@ -58,7 +58,7 @@ def _gradient_check(fn, name, params, x, y, margin, p_drop, train, rng, seed):
         down, _ = _call(fn, name, {k: params[k] - eps * v[k] for k in SHAPES}, x, y, p_drop, train, np.random.default_rng(seed))
         numeric = (up - down) / (2 * eps)
         analytic = sum(float((grads[k] * v[k]).sum()) for k in SHAPES)
-        require(close(numeric, analytic, GRADIENT_CHECK), name,
+        require(close(numeric, analytic, difference_tolerance(up, down, eps)), name,
                 f"gradient check (train={train}, p_drop={p_drop}): along a random direction your loss changes at the rate "
                 f"{numeric:.6g}, your grads say {analytic:.6g}: the backward pass does not match the forward"
                 + (" (is the mask and the scale applied in backward too?)" if train and p_drop else ""))

@@ -67,6 +67,19 @@ PROBABILITY_SUM = Tolerance(rtol=1e-4, atol=1e-5)
 UNCHANGED = Tolerance(rtol=0.0, atol=0.0)
 GRADIENT_CHECK = Tolerance(rtol=1e-4, atol=1e-5)
 
+# A float32 loss (exactly representable in float32, which a float64 one is with probability ~2**-29) is
+# computed to ~1e-7 relative, so a difference quotient over a step of 1e-5 carries an error of ~1e-2 that
+# no correct float32 network avoids: its gradient check is widened by that much.
+FLOAT32_ULPS = 64
+
+
+def difference_tolerance(up: float, down: float, eps: float, tolerance: Tolerance = GRADIENT_CHECK) -> Tolerance:
+    """The tolerance of ``(up - down) / (2 * eps)``: ``tolerance``, plus the rounding of a float32 loss."""
+    if all(float(np.float32(v)) == v for v in (up, down)):
+        slack = FLOAT32_ULPS * float(np.finfo(np.float32).eps) * max(abs(up), abs(down)) / (2 * eps)
+        return Tolerance(rtol=tolerance.rtol, atol=tolerance.atol + slack)
+    return tolerance
+
 
 def close(got, want, tolerance: Tolerance = FORMULA) -> bool:
     """``got`` equals ``want`` within the property's ``tolerance`` (same shape, no NaN)."""

@@ -4,7 +4,9 @@ The network (:mod:`dropout_collect.capstone_plans`) is recomputed here from the 
 inputs. In evaluation, and in training with ``p_drop = 0``, it is deterministic and compared
 exactly. In training with one example, the gradient of ``b1`` is the hidden layer's gradient, zero
 exactly where a unit was dropped: the mask it shows is checked against the rule (kept fraction,
-fresh draws), and the loss and every gradient are recomputed with it. On a batch, the analytic
+fresh draws), and the loss and every gradient are recomputed with it. A batch of scaled unit
+vectors shows its whole mask in the ``W1`` gradient likewise (independent across examples and
+units, which one-example calls cannot see). On a batch, the analytic
 gradient is compared with central differences of the student's own loss, the mask held fixed by
 seeding the generator alike. The training loop is judged on what its loss function saw and on
 the trained parameters, evaluated here.
@@ -14,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from dropout_collect import capstone_plans as plans
-from dropout_kit.properties import GRADIENT_CHECK, close
+from dropout_kit.properties import close, difference_tolerance
 
 from . import masks
 from ._core import DELTA, as_array, describe, fail, require, value_of
@@ -84,31 +86,67 @@ def _plain(name, call, params, x, y, record) -> None:
     _compare(name, where, loss, grads, want_loss, want_grads, hint)
 
 
-def _single_keep(name, call, params, x, y, record) -> tuple[np.ndarray, np.ndarray]:
-    """The keep decisions of a one-example training call (active hidden units only), checked exactly."""
-    where = f"with train=True, p_drop={call.p_drop} on one example"
+def _read_keep(call, grads) -> np.ndarray:
+    """The keep decisions ``(N, H)`` a training call's gradients show (zero on inactive units).
+
+    A dropped unit's gradient is dout * 0 * scale: exactly 0.0 in any float arithmetic. A kept active unit's
+    is exactly 0.0 only if its weighted sum of dscores cancels to the last bit (far below 1e-15 per unit), so
+    exact zeros, not a threshold, tell the two apart (a relative threshold would misread ~1e-9 of the kept units).
+    One example: the b1 gradient is its hidden gradient. A "rows" batch: row i of the W1 gradient is
+    ROW_SCALE times example i's (:func:`plans.rows_batch`).
+    """
+    if call.purpose == "rows":
+        return grads["W1"][:call.n] != 0
+    return (grads["b1"] != 0)[None]
+
+
+def _exact_keep(name, call, params, x, y, record) -> tuple[np.ndarray, np.ndarray]:
+    """The keep decisions of a training call whose mask can be read, checked exactly: ``(kept, active)``, (N, H)."""
+    examples = "one example" if call.n == 1 else f"a batch of {call.n}"
+    where = f"with train=True, p_drop={call.p_drop} on {examples}"
     loss, grads = _loss_and_grads(record, where)
-    active = (x @ params["W1"] + params["b1"])[0] > 0
-    # A dropped unit's gradient is dout * 0 * scale: exactly 0.0 in any float arithmetic. A kept active unit's
-    # is exactly 0.0 only if its weighted sum of dscores cancels to the last bit (far below 1e-15 per unit), so
-    # exact zeros, not a threshold, tell the two apart (a relative threshold would misread ~1e-9 of the kept units).
-    keep = (grads["b1"] != 0).astype(float)[None]
+    active = (x @ params["W1"] + params["b1"]) > 0
+    keep = _read_keep(call, grads).astype(float)
     scale = 1.0 / (1.0 - call.p_drop)
     want_loss, want_grads = network(params, x, y, keep, scale)
     if not close(loss, want_loss):
-        if keep[0][active].all():
-            fail(name, f"on one example in training (p_drop={call.p_drop}) your gradients show no hidden unit dropped, "
+        if keep[active].all():
+            fail(name, f"on {examples} in training (p_drop={call.p_drop}) your gradients show no hidden unit dropped, "
                        f"but the loss {loss:.6g} is not that of the network without dropout ({want_loss:.6g}): apply dropout "
-                       "to the hidden layer (after the ReLU, never to the output scores), and multiply the gradient by "
-                       "the same mask and scale in the backward pass")
+                       "to the hidden layer (after the ReLU, never to the output scores) of every example, and multiply "
+                       "the gradient by the same mask and scale in the backward pass")
         if close(loss, network(params, x, y, keep, 1.0)[0]):
             fail(name, f"in training the kept hidden units must be scaled by 1/(1-p_drop) = {scale:.4g} (inverted "
                        "dropout); they were not scaled")
-        fail(name, f"on one example in training (p_drop={call.p_drop}) the loss {loss:.6g} is not that of the network "
-                   f"with the hidden units your b1 gradient shows kept ({want_loss:.6g}): dropout goes on the hidden "
+        fail(name, f"on {examples} in training (p_drop={call.p_drop}) the loss {loss:.6g} is not that of the network "
+                   f"with the hidden units your gradients show kept ({want_loss:.6g}): dropout goes on the hidden "
                    "layer after the ReLU, scaled by 1/(1-p_drop), and backward uses the same mask")
     _compare(name, where, loss, grads, want_loss, want_grads, "")
-    return keep[0].astype(bool), active
+    return keep.astype(bool), active
+
+
+def _rows_independent(name, batches) -> None:
+    """Within a batch, no decision is shared by two examples or by two units of one example."""
+    first, second, left, right = [], [], [], []
+    for keep, active in batches:
+        for a in range(0, len(keep) - 1, 2):  # examples 0 and 1, 2 and 3, ...: units active in both
+            both = active[a] & active[a + 1]
+            first.append(keep[a][both])
+            second.append(keep[a + 1][both])
+        for row, on in zip(keep, active):     # within an example: its 1st and 2nd active unit, 3rd and 4th, ...
+            units = row[on]
+            pairs = len(units) // 2
+            left.append(units[0:2 * pairs:2])
+            right.append(units[1:2 * pairs:2])
+    p = plans.SINGLE_P
+    across = masks.independent_draws(np.concatenate(first), np.concatenate(second), p)
+    require(across.passed, name, f"two examples of one batch agreed on {across.summary('keep decisions')}: draw one "
+                                 "decision per example and unit (a mask of the hidden layer's full shape, not one row "
+                                 "shared by the batch)")
+    within = masks.independent_draws(np.concatenate(left), np.concatenate(right), p)
+    require(within.passed, name, f"two hidden units of one example agreed on {within.summary('keep decisions')}: "
+                                 "keep each unit independently (a mask of the hidden layer's full shape, not one "
+                                 "decision per example)")
 
 
 def _gradient_check(name, seed, calls_records) -> None:
@@ -127,7 +165,7 @@ def _gradient_check(name, seed, calls_records) -> None:
         numeric = (up - down) / (2 * eps)
         v = plans.direction(seed, d)
         analytic = sum(float((grads[k] * v[k]).sum()) for k in PARAMS)
-        require(close(numeric, analytic, GRADIENT_CHECK), name,
+        require(close(numeric, analytic, difference_tolerance(up, down, eps)), name,
                 f"gradient check {where}: along a random direction your loss changes at the rate {numeric:.6g} "
                 f"(central differences, step {eps:.2g}, same mask), your grads say {analytic:.6g}: the backward "
                 "pass does not match the forward (is the mask and the scale applied in backward too?)")
@@ -138,19 +176,20 @@ def fc_net_loss(records, seed: int = 0) -> None:
     inputs = plans.loss_inputs(seed)
     require(isinstance(records, list) and len(records) == len(inputs) and all(isinstance(r, dict) for r in records),
             NAME, "the hidden test did not run to the end (did an answer cell redefine something it uses?)")
-    singles, checks = [], []
+    singles, batches, checks = [], [], []
     for (call, params, x, y), record in zip(inputs, records):
         if call.purpose in ("eval", "p0"):
             _plain(NAME, call, params, x, y, record)
-        elif call.purpose == "single":
-            singles.append(_single_keep(NAME, call, params, x, y, record))
+        elif call.purpose in ("single", "rows"):
+            keep, active = _exact_keep(NAME, call, params, x, y, record)
+            (singles if call.purpose == "single" else batches).append((keep[0], active[0]) if call.n == 1 else (keep, active))
         else:
             checks.append((call, record))
     _gradient_check(NAME, seed, checks)
-    kept = np.concatenate([keep[active] for keep, active in singles])
+    kept = np.concatenate([keep[active] for keep, active in singles + batches])
     fraction = masks.kept_fraction(kept, plans.SINGLE_P)
     require(fraction.passed, NAME,
-            f"kept {fraction.observed:.3f} of {fraction.events} active hidden units over {len(singles)} one-example calls "
+            f"kept {fraction.observed:.3f} of {fraction.events} active hidden units over {len(singles) + len(batches)} calls "
             f"with p_drop={plans.SINGLE_P}, expected {fraction.expected:.3f} ± {fraction.tolerance:.3f} (p_drop is the "
             f"probability of DROPPING; a correct mask fails this with probability < {DELTA:g})")
     pairs = list(zip(singles[0::2], singles[1::2]))
@@ -162,6 +201,7 @@ def fc_net_loss(records, seed: int = 0) -> None:
     test = masks.independent_draws(first, second, plans.SINGLE_P)
     require(test.passed, NAME, f"two training calls on the same example agreed on {test.summary('keep decisions')}: "
                                "draw a fresh mask from rng on every call")
+    _rows_independent(NAME, batches)
 
 
 # ----------------------------------------------------------------------------- train_fc_net

@@ -38,7 +38,9 @@ class LossCall:
 
     ``purpose``: "eval" and "p0" (the plain network: exact), "single" (one example in training:
     its ``b1`` gradient shows which hidden units were kept, so the whole call is recomputed
-    exactly; two calls share a ``key``, so two masks drawn on one input are compared), "check"
+    exactly; two calls share a ``key``, so two masks drawn on one input are compared), "rows" (a
+    batch of scaled basis vectors, :func:`rows_batch`: row i of the ``W1`` gradient is the hidden
+    gradient of example i, so the whole mask of a batch is read and recomputed exactly), "check"
     (a batch in training with a generator of seed ``rng_key``, the analytic gradient of the
     gradient check), "plus"/"minus" (the same batch and seed at ``params ± eps * direction``).
     """
@@ -53,6 +55,7 @@ class LossCall:
 
 SINGLE_P = 0.25      # with ~12 of 24 hidden units active per example, 40 examples give ~480 keep decisions
 SINGLE_PAIRS = 20
+ROWS_N, ROWS_CALLS, ROW_SCALE = 8, 8, 3.0  # ~12 active units a row: ~770 keep decisions, ~190 shared by row pairs
 CHECK_P = 0.5
 DIRECTIONS = 4
 
@@ -61,6 +64,7 @@ def loss_plan() -> list[LossCall]:
     calls = [LossCall("eval", 0.5, False, BATCH, 700), LossCall("eval", 0.3, False, BATCH, 701),
              LossCall("p0", 0.0, True, BATCH, 702)]
     calls += [LossCall("single", SINGLE_P, True, 1, 710 + pair) for pair in range(SINGLE_PAIRS) for _ in range(2)]
+    calls += [LossCall("rows", SINGLE_P, True, ROWS_N, 730 + i) for i in range(ROWS_CALLS)]
     calls += [LossCall("check", CHECK_P, True, BATCH, 760, rng_key=761), LossCall("check", CHECK_P, True, BATCH, 760, rng_key=761)]
     for d in range(DIRECTIONS):
         calls += [LossCall(sign, CHECK_P, True, BATCH, 760, direction=d, rng_key=761) for sign in ("plus", "minus")]
@@ -69,6 +73,14 @@ def loss_plan() -> list[LossCall]:
 
 def loss_params(seed: int) -> dict:
     return network_params(seed, 800)
+
+
+def rows_batch(seed: int, key: int) -> tuple[np.ndarray, np.ndarray]:
+    """Example i is ROW_SCALE times the i-th unit vector, so ``X.T @ dz1`` puts example i's hidden gradient,
+    times ROW_SCALE, in row i of the ``W1`` gradient (every other term is an exact 0.0 * finite)."""
+    x = np.zeros((ROWS_N, D))
+    x[np.arange(ROWS_N), np.arange(ROWS_N)] = ROW_SCALE
+    return x, np.random.default_rng([seed, key, 2]).integers(0, K, size=ROWS_N)
 
 
 def check_batch(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,6 +126,8 @@ def loss_inputs(seed: int) -> list[tuple[LossCall, dict, np.ndarray, np.ndarray]
     for call in loss_plan():
         if call.purpose in ("check", "plus", "minus"):
             x, y = check_batch(seed)
+        elif call.purpose == "rows":
+            x, y = rows_batch(seed, call.key)
         else:
             x, y = labelled_batch(seed, call.key, call.n)
         p = params if call.direction < 0 else moved(params, seed, call.direction, 1.0 if call.purpose == "plus" else -1.0)
