@@ -9,7 +9,7 @@ slips are repaired and recorded; a file that is not a JSON notebook at all is re
 from __future__ import annotations
 
 import json
-import uuid
+import re
 from pathlib import Path
 
 import nbformat
@@ -21,6 +21,7 @@ CELL_FIELDS = {
     "markdown": {"id", "cell_type", "metadata", "source", "attachments"},
     "raw": {"id", "cell_type", "metadata", "source", "attachments"},
 }
+CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")  # nbformat 4.5's pattern and length
 
 
 class NotANotebook(ValueError):
@@ -34,7 +35,9 @@ def _load(path: Path) -> dict:
         raise NotANotebook("the file is not UTF-8 text") from None
     except json.JSONDecodeError as err:
         raise NotANotebook(f"the file is not JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("cells", []), list):
+    except RecursionError:
+        raise NotANotebook("its JSON is nested too deeply to read") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
         raise NotANotebook("the file holds JSON, but not a notebook (no list of cells)")
     return raw
 
@@ -50,7 +53,9 @@ def _repair_cells(raw: dict) -> list[str]:
         raw["nbformat_minor"] = 5
         repairs.append(f"it had cell ids but said nbformat 4.{minor}: marked 4.5")
     with_ids = raw.get("nbformat_minor", 0) >= 5
-    stray, cleared, renamed = 0, 0, 0
+    stray, cleared, renamed, dropped = 0, 0, 0, 0
+    taken = {c.get("id") for c in raw["cells"] if isinstance(c, dict) and isinstance(c.get("id"), str)}
+    fresh = (f"repaired-{n}" for n in range(len(raw["cells"]) + len(taken) + 1))  # the same ids every run
     kept = []
     for cell in raw["cells"]:
         if not isinstance(cell, dict) or cell.get("cell_type") not in CELL_FIELDS:
@@ -66,12 +71,14 @@ def _repair_cells(raw: dict) -> list[str]:
         if not isinstance(cell.get("source"), (str, list)):
             cell["source"] = ""
         if kind == "code":
-            cell.setdefault("outputs", [])
+            outputs = cell.setdefault("outputs", [])
+            if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
+                cell["outputs"], dropped = [], dropped + 1  # nbformat's normaliser trips on them; never graded
             cell.setdefault("execution_count", None)
         if with_ids:
             cell_id = cell.get("id")
-            if not isinstance(cell_id, str) or not cell_id or cell_id in seen or len(cell_id) > 64:
-                cell["id"], renamed = uuid.uuid4().hex[:8], renamed + 1
+            if not isinstance(cell_id, str) or not CELL_ID.fullmatch(cell_id) or cell_id in seen:
+                cell["id"], renamed = next(i for i in fresh if i not in taken), renamed + 1
             seen.add(cell["id"])
         kept.append(cell)
     raw["cells"] = kept
@@ -81,6 +88,8 @@ def _repair_cells(raw: dict) -> list[str]:
         repairs.append(f"reset metadata that was not a mapping ({cleared} cell(s))")
     if renamed:
         repairs.append(f"gave {renamed} cell(s) a new id (missing, repeated or malformed)")
+    if dropped:
+        repairs.append(f"removed outputs that were not a list of outputs ({dropped} cell(s))")
     return repairs
 
 
