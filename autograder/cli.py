@@ -405,7 +405,15 @@ def cmd_desk(args) -> None:
     from autograder.grade.overrides import who
 
     desk = Desk(_course(args), _graded_gradebook(args), args.by or who(), getattr(args, "course_file", None),
-                isolate=not args.no_sandbox)
+                isolate=not args.no_sandbox, roster=Path(args.roster) if args.roster else None)
+    if args.roster:  # a list asked for by name is checked now; the course's own may be fixed while the desk runs
+        from autograder.collect.course_roster import course_names
+        from autograder.collect.errors import CollectError
+
+        try:
+            course_names(desk.course, desk.roster)
+        except CollectError as err:
+            sys.exit(f"error: {err}")
     if args.ip not in ("127.0.0.1", "localhost", "::1"):
         print(f"WARNING: the desk listens on {args.ip}: anyone who can reach it and has the token can change grades")
     try:
@@ -725,6 +733,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", help="who makes the overrides, for the audit log (default: your login name)")
     p.add_argument("--no-sandbox", action="store_true",
                    help="regrade without bubblewrap (only for submissions you trust, or where bwrap cannot run)")
+    p.add_argument("--roster", metavar="CSV",
+                   help="class list with columns id,name,email (as for collect; default: COURSE/roster.csv, "
+                        "kept by `collect --roster`): students are shown as \"Name (id)\"; read again on "
+                        "every page")
     p.set_defaults(func=cmd_desk)
 
     p = sub.add_parser("sample", parents=[common, grading], help="grade the shipped sample class end to end",

@@ -36,9 +36,10 @@ PORT_TRIES = 20  # as Jupyter: the next port when one is taken
 class Desk:
     """What every handler shares: the course, its gradebook, how to grade, and who makes changes."""
 
-    def __init__(self, course: Path, gradebook, author: str, course_file: Path | None = None, isolate: bool = True):
+    def __init__(self, course: Path, gradebook, author: str, course_file: Path | None = None, isolate: bool = True,
+                 roster: Path | None = None):
         self.course, self.gradebook, self.author = Path(course).resolve(), gradebook, author
-        self.course_file, self.isolate = course_file, isolate
+        self.course_file, self.isolate, self.roster = course_file, isolate, roster
         self.regrading = threading.Lock()  # one regrade at a time: each starts a worker with its own limits
 
     def rows(self) -> tuple[list[dict], str | None]:
@@ -54,14 +55,13 @@ class Desk:
             return rows, f"the course file has a problem, so late penalties are not shown: {err}"
 
     def names(self) -> tuple[dict[str, str], str | None]:
-        """Roster id -> name from the course's class list, and a problem with it, if any (then ids alone).
-
-        Read on every page, so a `collect --roster` made while the desk runs shows at the next reload."""
+        """Roster id -> name from the class list given, else the course's, and a problem with it, if any (then
+        ids alone). Read on every page, so a `collect --roster` made while the desk runs shows at the next reload."""
         from autograder.collect.course_roster import course_names
         from autograder.collect.errors import CollectError
 
         try:
-            return course_names(self.course), None
+            return course_names(self.course, self.roster), None
         except (CollectError, OSError) as err:
             return {}, f"the class list cannot be read, so students are named by their ids: {err}"
 

@@ -66,7 +66,7 @@ def fill(course) -> Gradebook:
 
 
 @contextmanager
-def running(course, book, author: str = "tester"):
+def running(course, book, author: str = "tester", roster=None):
     """The desk on a free port in a thread of its own; yields its base URL (without the token)."""
     started, box = threading.Event(), {}
 
@@ -74,7 +74,7 @@ def running(course, book, author: str = "tester"):
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         sockets, port = listen("127.0.0.1", 0)
-        server = HTTPServer(make_app(Desk(course, book, author, isolate=False), TOKEN, port))
+        server = HTTPServer(make_app(Desk(course, book, author, isolate=False, roster=roster), TOKEN, port))
         server.add_sockets(sockets)
         box.update(loop=loop, port=port, server=server)
         started.set()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
+import sys
 import urllib.parse
 
 import pytest
@@ -145,3 +147,25 @@ def test_a_class_list_that_cannot_be_read_leaves_the_ids_and_says_why(tmp_path):
         assert "<a href='/a/ch02/s/alice'>alice</a>" in table
         code, page, _ = status(opener, base + "/a/ch02/s/alice")
         assert code == 200 and "<h1>ch02: alice</h1>" in page
+
+
+def test_a_class_list_given_to_the_desk_wins_over_the_courses(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    book = fill(course)
+    write_roster(course, {"alice": "Ann Lee"})
+    given = tmp_path / "given"
+    given.mkdir()
+    write_roster(given, {"alice": "Ann Given"})
+    with running(course, book, roster=given / "roster.csv") as base:
+        _, table, _ = status(client(base), base + "/a/ch02")
+    assert "<a href='/a/ch02/s/alice'>Ann Given (alice)</a>" in table and "Ann Lee" not in table
+
+
+def test_a_class_list_given_that_cannot_be_read_stops_the_command(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    fill(course)
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", "desk", "--course", str(course), "--port", "0",
+                           "--roster", str(tmp_path / "nowhere.csv")], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "cannot read the roster" in done.stderr and "nowhere.csv" in done.stderr
