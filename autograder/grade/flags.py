@@ -29,6 +29,8 @@ TAMPERING_NAMES = frozenset({  # as bare names
 TAMPERING_ATTRIBUTES = frozenset({  # as attributes of anything (`model.eval()` is fine: not listed)
     "__builtins__", "get_ipython", "showtraceback", "excepthook", "__dict__", "__globals__", "__code__",
     "__subclasses__", "_getframe", "currentframe",
+    # what the grader's wrappers and callers hold (a recorder's list in a closure, a collector's frame)
+    "__closure__", "cell_contents", "f_locals", "f_globals", "f_back", "tb_frame", "gi_frame",
 })
 TAMPERING_MODULES = frozenset({"builtins", "ctypes", "gc", "importlib", "inspect", "signal", "pkgutil"})
 # `class AssertionError(...)` would change what the tests' own `except` clauses catch.
@@ -86,6 +88,10 @@ def tampering(source: str, protected: set[str]) -> str | None:
             return f"it uses {node.id!r} (line {line})"
         if isinstance(node, ast.Attribute) and (node.attr in TAMPERING_ATTRIBUTES
                                                 or (node.attr == "modules" and _root_name(node) == "sys")):
+            return f"it uses {ast.unparse(node)!r} (line {line})"
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr")
+                and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
+                and node.args[1].value in TAMPERING_ATTRIBUTES):
             return f"it uses {ast.unparse(node)!r} (line {line})"
         if isinstance(node, ast.Attribute) and node.attr in KERNEL_KILLERS:
             return f"it calls {ast.unparse(node)!r} (line {line}), which would end the grading kernel"

@@ -6,6 +6,8 @@ kernel is named in the report and in ``capstone_verdicts``'s docstring, not test
 """
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from dropout_kit import capstone_checks
@@ -132,3 +134,34 @@ def test_a_class_based_network_keeps_full_marks():
     ns = solutions("ch08")
     exec(CLASS_BASED, ns)
     assert lost(ns) == {}
+
+
+FLOAT32_WRONG_BACKWARD = HONEST["float32 throughout"] + [('    return dout * cache["mask"] * cache["scale"]',
+                                                          '    return dout * cache["mask"]')]
+
+
+def test_the_float32_widening_of_the_gradient_check_hides_no_mistake():
+    reasons = lost(solutions("ch08", FLOAT32_WRONG_BACKWARD))
+    assert 'grads["b1"]' in reasons.get("fc_net_loss", ""), reasons
+
+
+# Everything in the kernel is within the student's reach: the recorder's list sits in the wrapper's closure.
+# This loop trains without dropout (a classic mistake) and then rewrites what the recorder saw.
+FORGED_LOG = [("    return params, history\n",
+               "    for cell in getattr(loss_fn, '__closure__', None) or ():\n"
+               "        if isinstance(cell.cell_contents, list):\n"
+               "            for entry in cell.cell_contents:\n"
+               "                entry['p_drop'] = 0.5\n"
+               "    return params, history\n"),
+              ("loss_fn(params, X[batch], y[batch], p_drop, True, rng)", "loss_fn(params, X[batch], y[batch], 0.0, True, rng)")]
+
+
+def test_a_forged_call_log_is_an_accepted_residual_and_is_flagged_for_review():
+    """The verdict cannot tell a rewritten log from a true one (the trained parameters, judged here, land in
+    the band with or without dropout); what it can do is have the tampering flagged for a human."""
+    from autograder.grade.flags import tampering
+    ns = solutions("ch08", FORGED_LOG)
+    assert "train_fc_net" not in lost(ns)  # the residual, as it stands: if this fails, it was closed; update the report
+    source = textwrap.dedent(FORGED_LOG[0][1])
+    assert "__closure__" in tampering(source, set())
+    assert "cell_contents" in tampering(source.replace("getattr(loss_fn, '__closure__', None)", "()"), set())
