@@ -11,6 +11,7 @@ import textwrap
 import pytest
 
 from dropout_kit import capstone_checks
+from dropout_kit._core import ExerciseFailure
 
 from test_verdicts_capstone import lost
 from test_verdicts_numpy import solutions
@@ -165,3 +166,15 @@ def test_a_forged_call_log_is_an_accepted_residual_and_is_flagged_for_review():
     source = textwrap.dedent(FORGED_LOG[0][1])
     assert "__closure__" in tampering(source, set())
     assert "cell_contents" in tampering(source.replace("getattr(loss_fn, '__closure__', None)", "()"), set())
+
+
+@pytest.mark.parametrize("edits", list(BATCH_MISTAKES.values())[:2], ids=list(BATCH_MISTAKES)[:2])
+def test_the_visible_check_sees_a_batch_mask_of_the_wrong_shape(edits):
+    ns = solutions("ch08", edits)
+    with pytest.raises(ExerciseFailure, match="full shape"):
+        capstone_checks.check_fc_net_loss(ns["fc_net_loss"])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_visible_batch_mask_check_passes_the_solution(seed):
+    capstone_checks.check_fc_net_loss(solutions("ch08")["fc_net_loss"], seed=seed)
