@@ -1,7 +1,8 @@
-"""Grading the sample class: the pipeline (one sandboxed kernel per submission, worker processes
-in parallel, submissions rebuilt, verdicts by the trusted checker) vs plain sequential
-`nbgrader autograde` over the same class in one course folder. Same run, same machine; the
-ratio is what matters.
+"""Grading the sample class: the pipeline (one sandboxed kernel per submission, forked from each
+worker's kernel template with NumPy and PyTorch imported; worker processes in parallel,
+submissions rebuilt, verdicts by the trusted checker) vs plain sequential `nbgrader autograde`
+over the same class in one course folder. Same run, same machine; the ratio is what matters,
+and the load averages printed say how busy the machine was meanwhile.
 
 Run: .venv/bin/python benchmarks/grading_speed.py [--jobs 2]
 """
@@ -38,11 +39,12 @@ def main() -> None:
         for course in (ours, theirs):
             release(course)
             n = len(collect(SAMPLE_CLASS, course))
+        load_before = os.getloadavg()[0]
         start = time.perf_counter()
         grade_all(ours, Gradebook(default_url(ours)), jobs=args.jobs)
         pipeline = time.perf_counter() - start
         sequential = plain_nbgrader(theirs)
-    print(f"{n} submissions, {args.jobs} jobs")
+    print(f"{n} submissions, {args.jobs} jobs; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"pipeline (parallel, sandboxed, trusted checker): {pipeline:6.1f} s")
     print(f"plain sequential nbgrader autograde:              {sequential:6.1f} s")
     print(f"speed-up: {sequential / pipeline:.2f}x")

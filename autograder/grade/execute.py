@@ -17,14 +17,15 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from autograder.grade import sandbox
+from autograder.grade import kernel_template, sandbox
 from autograder.grade.limits import (CGROUP_ENV, IMAGE_KEPT, MESSAGE_LIMIT, NOTEBOOK_OUTPUT_LIMIT, OUTPUT_KEPT, OUTPUT_LIMIT,
-                     QUEUED_MESSAGES, process_cap)
+                     QUEUED_MESSAGES, kill_members, process_cap)
 from autograder.course.cells import is_grade
 
 OUTPUT_MESSAGES = ("stream", "display_data", "execute_result", "update_display_data", "error")
@@ -73,6 +74,8 @@ def _bounded_session_class():
 def _bounded_client_class():
     """The kernel client: ZeroMQ drops any frame past MESSAGE_LIMIT before allocating it, and holds
     few messages unread (a kernel writing to a channel nobody reads, such as stdin, gets no further)."""
+    from queue import Empty
+
     import zmq
     from jupyter_client.asynchronous import AsyncKernelClient
 
@@ -82,6 +85,26 @@ def _bounded_client_class():
             socket.setsockopt(zmq.MAXMSGSIZE, MESSAGE_LIMIT)
             socket.setsockopt(zmq.RCVHWM, QUEUED_MESSAGES.get(channel, 16))
             return socket
+
+        async def _async_wait_for_ready(self, timeout=None):
+            """jupyter_client's, but the IOPub messages queued by then are drained without waiting 0.2 s
+            for silence (a fifth of a forked kernel's start; nbclient skips messages of other requests)."""
+            deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+            while True:
+                self.kernel_info()
+                with contextlib.suppress(Empty):
+                    reply = await self.shell_channel.get_msg(timeout=1)
+                    if reply["msg_type"] == "kernel_info_reply":
+                        await self.iopub_channel.get_msg(timeout=0.2)  # IOPub is connected once this arrives
+                        self._handle_kernel_info_reply(reply)
+                        break
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+            with contextlib.suppress(Empty):
+                while True:
+                    await self.iopub_channel.get_msg(timeout=0)
 
     return BoundedClient
 
@@ -182,8 +205,12 @@ class Execution:
     seconds: float
 
 
-def _manager_class(kernel_dir: Path):
-    """A kernel manager that talks over IPC sockets in ``kernel_dir`` (no TCP port is opened)."""
+def _manager_class(kernel_dir: Path, template: dict | None = None):
+    """A kernel manager that talks over IPC sockets in ``kernel_dir`` (no TCP port is opened).
+
+    With ``template`` (see :mod:`autograder.grade.kernel_template`), the kernel is forked from
+    the worker's kernel template rather than started alone.
+    """
     from jupyter_client.manager import AsyncKernelManager
 
     class FolderKernelManager(AsyncKernelManager):
@@ -194,6 +221,16 @@ def _manager_class(kernel_dir: Path):
             self.transport = "ipc"
             self.ip = str(kernel_dir / "s")
             self.connection_file = str(kernel_dir / "kernel.json")
+
+        async def _async_pre_start_kernel(self, **kwargs):
+            if template is not None and self.provisioner is None:
+                from autograder.grade.kernel_template import TemplateProvisioner
+
+                self.kernel_id = self.kernel_id or uuid.uuid4().hex
+                self.provisioner = TemplateProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                       parent=self)
+                self.provisioner.template_request = template
+            return await super()._async_pre_start_kernel(**kwargs)
 
         async def _async_start_kernel(self, **kwargs):
             # The kernel's own chatter (connection banners) stays out of the grader's terminal;
@@ -342,34 +379,47 @@ def execute(notebook: nbformat.NotebookNode, scratch: Path, cell_timeout: int = 
 
     notebook = nbformat.from_dict(notebook)
     os.chmod(scratch, 0o711)  # the kernel's user must pass through to its own folder, and list nothing
-    kernel_dir = Path(tempfile.mkdtemp(prefix="k-", dir=scratch))
+    hide_list, allow_list = list(hide), sandbox.needed_folders() if isolate else []
+    forked = isolate and kernel_template.available()
+    template = None
+    if forked:
+        with contextlib.suppress(Exception):  # no template: the kernel starts alone, slower, graded the same
+            template = kernel_template.template_for(hide_list, allow_list)
+    # A forked kernel's folder must lie in the folder its template's sandbox shows.
+    kernel_dir = Path(tempfile.mkdtemp(prefix="k-", dir=template.folder if template else scratch))
     (kernel_dir / "work").mkdir()
     start = time.monotonic()
     deadline = start + notebook_timeout
     problem = None
     overtime = threading.Event()
+    cgroups = ""
 
     def stop_overtime():
         overtime.set()
         _kill_processes_mentioning(str(kernel_dir))
+        kill_members(cgroups)
 
     watchdog = threading.Timer(notebook_timeout, stop_overtime)
+    request = {"kernel_dir": kernel_dir, "hide": hide_list, "allow": allow_list} if template else None
     preprocessor = _bounded(Execute)(
         timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True, raise_on_iopub_timeout=False,
         timeout_func=lambda cell: max(1, min(cell_timeout, int(deadline - time.monotonic()) + 1)),
         startup_timeout=60, shutdown_kernel="immediate", kernel_name="python3", store_widget_state=False,
         on_notebook_start=lambda **_: _lock(kernel_dir),
-        kernel_manager_class=_manager_class(kernel_dir))
+        kernel_manager_class=_manager_class(kernel_dir, request))
     environment = {}
     if isolate:
         environment = {"JUPYTER_PATH": str(sandbox.write_kernelspec(scratch / "jupyter")),
-                       sandbox.HIDE_ENV: os.pathsep.join(hide),
-                       sandbox.ALLOW_ENV: os.pathsep.join(sandbox.needed_folders())}
+                       sandbox.HIDE_ENV: os.pathsep.join(hide_list),
+                       sandbox.ALLOW_ENV: os.pathsep.join(allow_list)}
     saved = {k: os.environ.get(k) for k in [*environment, CGROUP_ENV]}
     try:
-        with process_cap() as cgroups:
+        with process_cap() as groups:
+            cgroups = groups
+            if request is not None:
+                request["cgroups"] = groups
             os.environ.update(environment)
-            os.environ[CGROUP_ENV] = cgroups
+            os.environ[CGROUP_ENV] = groups
             watchdog.start()
             try:
                 preprocessor.__dict__["hidden_from"] = first_hidden_cell(notebook)

@@ -39,9 +39,19 @@ CGROUP_ENV = "DROPOUT_GRADER_CGROUP"  # os.pathsep-separated cgroups each sandbo
 GROUP_PREFIX = "dropout-grader-"  # then the grader's PID, so leftovers of a killed run are known
 
 
-def join_cgroup(groups: str | None) -> None:
+def join_cgroup(groups: str | None, pid: int | None = None) -> None:
+    """Move ``pid`` (default: this process) into each of ``groups``; its children are born there."""
     for group in filter(None, (groups or "").split(os.pathsep)):
-        Path(group, "cgroup.procs").write_text(str(os.getpid()))
+        Path(group, "cgroup.procs").write_text(str(pid or os.getpid()))
+
+
+def kill_members(groups: str | None) -> None:
+    """SIGKILL every process in ``groups`` (a kernel made by a template names no folder in its command line)."""
+    for group in filter(None, (groups or "").split(os.pathsep)):
+        with contextlib.suppress(OSError, ValueError):
+            for pid in Path(group, "cgroup.procs").read_text().split():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
 
 
 def _hierarchies() -> dict[str, Path]:

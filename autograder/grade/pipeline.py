@@ -50,7 +50,7 @@ def _rules_fingerprint() -> str:
     for package in (dropout_checks, dropout_collect, dropout_kit):
         for module in sorted(Path(package.__file__).parent.glob("*.py")):
             digest.update(module.read_bytes())
-    for name in ("rebuild.py", "flags.py", "score.py", "execute.py", "sandbox.py"):
+    for name in ("rebuild.py", "flags.py", "score.py", "execute.py", "sandbox.py", "kernel_template.py", "template_main.py"):
         digest.update((Path(__file__).parent / name).read_bytes())
     return digest.hexdigest()
 

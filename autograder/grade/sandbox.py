@@ -19,6 +19,11 @@ launcher; the launcher (still trusted) prepares limits and identity, then execs 
   PID) that owns nothing but its folder; a clean environment; no capabilities;
 * limits: address space, file size, no core dumps, a cap on processes and threads
   (a ``pids`` cgroup as root, and ``RLIMIT_NPROC`` for the kernel's user in any case).
+
+As root with cgroups, a grading worker starts one such sandbox per worker instead, holding a
+kernel template (:func:`template_command`, :mod:`autograder.grade.kernel_template`), and forks
+each kernel from it into namespaces, a user, a folder and limits of its own
+(:mod:`autograder.grade.template_main`); this launcher is then the fallback.
 """
 from __future__ import annotations
 
@@ -105,6 +110,41 @@ def _inside(path: str, folder: str) -> bool:
     return (path.rstrip("/") + "/").startswith(folder.rstrip("/") + "/")
 
 
+def _file_system(bwrap: str, folder: str, hide: list[str], allow: list[str]) -> list[str]:
+    """Mounts shared by a lone kernel's sandbox and a kernel template's: ``folder`` is the writable one."""
+    binds = sorted({a for a in allow if a and os.path.isdir(a)}, key=len)
+    cmd = [bwrap, *_system_mounts(), "--dev", "/dev", "--proc", "/proc",
+           "--tmpfs", "/dev/shm", "--tmpfs", "/run", "--tmpfs", "/tmp"]
+    # Every folder leading to a mount point must exist and be passable by the kernel's user.
+    taken = {"/", "/dev", "/proc", "/run", "/tmp", *SYSTEM_FOLDERS}
+    passages = {str(p) for dest in [*binds, folder] for p in Path(dest).parents
+                if str(p) not in taken and not any(_inside(str(p), b) for b in binds)}
+    for path in sorted(passages, key=len):
+        cmd += ["--perms", "0755", "--dir", path]
+    for path in binds:
+        cmd += ["--ro-bind", path, path]
+    hidden = [h for h in hide if h and os.path.isdir(h) and any(_inside(h, b) for b in [*binds, *SYSTEM_FOLDERS])]
+    for path in sorted(set(hidden), key=len):
+        cmd += ["--tmpfs", path, "--remount-ro", path]
+    return cmd + ["--bind", folder, folder]
+
+
+NAMESPACES = ["--remount-ro", "/tmp", "--remount-ro", "/run", "--remount-ro", "/",
+              "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+              "--die-with-parent", "--new-session", "--clearenv"]
+
+
+def kernel_environment(work: str) -> dict[str, str]:
+    """A kernel's whole environment: its folder for everything it writes, and a few settings kept."""
+    return {"HOME": work, "TMPDIR": work, "MPLCONFIGDIR": f"{work}/.mpl", "IPYTHONDIR": f"{work}/.ipython",
+            "MPLBACKEND": "Agg", "USER": "student", "LOGNAME": "student",
+            **{name: os.environ[name] for name in KEPT_ENV if name in os.environ}}
+
+
+def _setenv(environment: dict[str, str]) -> list[str]:
+    return [part for name, value in environment.items() for part in ("--setenv", name, value)]
+
+
 def bwrap_command(bwrap: str, kernel_dir: str, hide: list[str], allow: list[str], kernel_args: list[str],
                   uid: int | None) -> list[str]:
     """The ``bwrap`` command line for one kernel (pure: unit-tested without starting anything).
@@ -118,37 +158,33 @@ def bwrap_command(bwrap: str, kernel_dir: str, hide: list[str], allow: list[str]
     kernel starts. Without it, the kernel runs as the grader's own user, capabilities dropped.
     """
     work = f"{kernel_dir}/work"
-    binds = sorted({a for a in allow if a and os.path.isdir(a)}, key=len)
-    cmd = [bwrap, *_system_mounts(), "--dev", "/dev", "--proc", "/proc",
-           "--tmpfs", "/dev/shm", "--tmpfs", "/run", "--tmpfs", "/tmp"]
-    # Every folder leading to a mount point must exist and be passable by the kernel's user.
-    taken = {"/", "/dev", "/proc", "/run", "/tmp", *SYSTEM_FOLDERS}
-    passages = {str(p) for dest in [*binds, kernel_dir] for p in Path(dest).parents
-                if str(p) not in taken and not any(_inside(str(p), b) for b in binds)}
-    for folder in sorted(passages, key=len):
-        cmd += ["--perms", "0755", "--dir", folder]
-    for folder in binds:
-        cmd += ["--ro-bind", folder, folder]
-    hidden = [h for h in hide if h and os.path.isdir(h) and any(_inside(h, b) for b in [*binds, *SYSTEM_FOLDERS])]
-    for folder in sorted(set(hidden), key=len):
-        cmd += ["--tmpfs", folder, "--remount-ro", folder]
-    cmd += ["--bind", kernel_dir, kernel_dir,
-            # On tmpfs, the kernel's files count against its memory (capped by its cgroup as root).
-            "--perms", "01777", "--tmpfs", work, "--chdir", work,
-            "--remount-ro", "/tmp", "--remount-ro", "/run", "--remount-ro", "/",
-            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--die-with-parent", "--new-session",
-            "--clearenv", "--setenv", "HOME", work, "--setenv", "TMPDIR", work,
-            "--setenv", "MPLCONFIGDIR", f"{work}/.mpl", "--setenv", "IPYTHONDIR", f"{work}/.ipython",
-            "--setenv", "MPLBACKEND", "Agg", "--setenv", "USER", "student", "--setenv", "LOGNAME", "student"]
-    for name in KEPT_ENV:
-        if name in os.environ:
-            cmd += ["--setenv", name, os.environ[name]]
+    cmd = [*_file_system(bwrap, kernel_dir, hide, allow),
+           # On tmpfs, the kernel's files count against its memory (capped by its cgroup as root).
+           "--perms", "01777", "--tmpfs", work, "--chdir", work, *NAMESPACES, *_setenv(kernel_environment(work))]
     kernel = [sys.executable, "-m", "ipykernel_launcher", *kernel_args]
     if uid is not None:
         return cmd + ["--", shutil.which("setpriv") or "/usr/bin/setpriv", "--reuid", str(uid),
                       "--regid", str(uid), "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--", *kernel]
     return cmd + ["--cap-drop", "ALL", "--", *kernel]
+
+
+# What the kernel template keeps, as root in its sandbox, to make each kernel's namespaces and mounts
+# and to become its user; each kernel drops all of them (bounding set included) before it starts.
+TEMPLATE_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_DAC_READ_SEARCH")
+
+
+def template_command(bwrap: str, folder: str, hide: list[str], allow: list[str], control_fd: int) -> list[str]:
+    """The ``bwrap`` command line of a worker's kernel template (root only; see ``template_main``).
+
+    The same file system and namespaces as a lone kernel's, with ``folder`` (where each kernel's
+    folder is made) in place of the kernel folder; no ``work`` tmpfs here: each kernel mounts its own.
+    """
+    source = (Path(__file__).parent / "template_main.py").read_text()
+    cmd = [*_file_system(bwrap, folder, hide, allow), "--chdir", "/", *NAMESPACES,
+           *_setenv(kernel_environment("/nonexistent")), "--cap-drop", "ALL"]
+    for capability in TEMPLATE_CAPABILITIES:
+        cmd += ["--cap-add", capability]
+    return cmd + ["--", sys.executable, "-c", source, str(control_fd)]
 
 
 def _tasks_of(uid: int) -> int:
@@ -164,7 +200,7 @@ def _tasks_of(uid: int) -> int:
     return total
 
 
-def _hand_over(kernel_dir: Path, uid: int) -> None:
+def hand_over(kernel_dir: Path, uid: int) -> None:
     """Give the kernel folder (connection file, sockets, work folder) to the kernel's user."""
     for path in [kernel_dir, *kernel_dir.rglob("*")]:
         os.lchown(path, uid, uid)
@@ -185,7 +221,7 @@ def main(argv: list[str]) -> None:
         # A user of its own per kernel: RLIMIT_NPROC then counts this kernel's tasks only, and
         # no kernel can signal, trace or share files with another.
         uid = KERNEL_UID_BASE + os.getpid()
-        _hand_over(kernel_dir, uid)
+        hand_over(kernel_dir, uid)
     # Inherited by the kernel, which is never root: there RLIMIT_NPROC binds.
     limit = _tasks_of(uid if uid is not None else os.getuid()) + MAX_TASKS
     resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
