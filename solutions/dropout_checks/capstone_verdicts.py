@@ -8,15 +8,17 @@ fresh draws), and the loss and every gradient are recomputed with it. A batch of
 vectors shows its whole mask in the ``W1`` gradient likewise (independent across examples and
 units, which one-example calls cannot see). On a batch, the analytic
 gradient is compared with central differences of the student's own loss, the mask held fixed by
-seeding the generator alike. The training loop is judged on what its loss function saw and on
-the trained parameters, evaluated here.
+seeding the generator alike. The training loop is judged on what its loss function saw (every
+step's update included, on projections of params and grads) and on the trained parameters,
+evaluated here. What the loss function saw is recorded inside the student's kernel: a loop that
+rewrites that record (reaching the watcher's closure) is flagged for review, not caught here.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from dropout_collect import capstone_plans as plans
-from dropout_kit.properties import close, difference_tolerance
+from dropout_kit.properties import Tolerance, close, difference_tolerance
 
 from . import masks
 from ._core import DELTA, as_array, describe, fail, require, value_of
@@ -283,6 +285,35 @@ def _epochs(calls) -> list[tuple[list[dict], list[dict]]]:
     return per_epoch
 
 
+# Every step is checked on projections of params and grads (unit vectors, so of the size of a parameter):
+# float64 arithmetic agrees to ~1e-15, a float32 network to ~1e-7; a step off by a few percent of lr * grads
+# on any parameter, or one that skips a parameter, differs by 1e-4 or more.
+UPDATE = Tolerance(rtol=1e-5, atol=1e-5)
+STEP_WORDS = {"p:": "params", "g:": "grads"}
+
+
+def _steps(calls, trained: dict, seed: int) -> None:
+    """Each call's params are the previous call's minus ``lr`` times its grads (unchanged after an evaluation),
+    and the returned params are the last call's: plain SGD on every parameter, with the lr it was given."""
+    keys = [prefix + name for prefix in STEP_WORDS for name in PARAMS]
+    for c in calls:
+        require(all(isinstance(c.get(k), float) for k in keys if k.startswith("p:") or c.get("train") is True), TRAIN,
+                "loss_fn must get params as a dict of arrays of the given shapes, and return grads with the same keys "
+                "and shapes")
+    probes = plans.probes(seed)
+    final = {name: float((trained[name] * probes[name]).sum()) for name in PARAMS}
+    for step, (now, after) in enumerate(zip(calls, calls[1:] + [None])):
+        for name in PARAMS:
+            want = now["p:" + name] - (plans.LR * now["g:" + name] if now.get("train") is True else 0.0)
+            got = final[name] if after is None else after["p:" + name]
+            if not close(got, want, UPDATE):
+                what = ("the returned params are not the last step's" if after is None
+                        else f'params["{name}"] after call {step + 1} of loss_fn are not the previous params')
+                fail(TRAIN, f"{what} minus lr * grads (lr={plans.LR}, plain SGD; unchanged by the evaluation): update "
+                            f'every parameter by params[name] -= lr * grads[name] after each training step, and '
+                            f'nothing else ({name}: {got:.6g}, expected {want:.6g})')
+
+
 def train_fc_net(records, seed: int = 0) -> None:
     """SGD with dropout on, evaluation with it off, once per epoch; the trained network judged here."""
     require(isinstance(records, list) and len(records) == 2 and all(isinstance(r, dict) for r in records), TRAIN,
@@ -312,3 +343,4 @@ def train_fc_net(records, seed: int = 0) -> None:
     require(GAP[0] <= gap <= GAP[1], TRAIN,
             f"the trained network's validation loss minus its training loss (both without dropout) is {gap:.4g}; "
             f"training with dropout as stated gives {GAP[0]:g} to {GAP[1]:g}")
+    _steps(calls, params, seed)  # last: a loop that trains badly is told that first, in the band's words

@@ -35,21 +35,40 @@ def _loss_value(result) -> float | None:
         return None
 
 
+def _projected(arrays, probes: dict, prefix: str) -> dict:
+    """``{prefix + name: arrays[name] . probes[name]}``, None for what cannot be read as such an array."""
+    projected = {}
+    for name, probe in probes.items():
+        try:
+            value = float(np.sum(np.asarray(arrays[name], dtype=np.float64) * probe))
+        except Exception:  # noqa: BLE001 - a missing key or a wrong shape: the checker says which step
+            value = None
+        projected[prefix + name] = value
+    return projected
+
+
 @seeded
 def train_fc_net(grade_id: str, fn, loss_fn, seed: int = 0) -> None:
     """The student's loop on :func:`plans.training_data`, with ``loss_fn`` watched on every call.
 
     Two records: the loop's ``(params, history)``, then one entry per ``loss_fn`` call (the batch
-    size, ``p_drop``, ``train``, where the generator stood, the loss returned), in order.
+    size, ``p_drop``, ``train``, where the generator stood, the loss returned, and ``params`` and
+    ``grads`` projected on :func:`plans.probes` as ``"p:W1"``... and ``"g:W1"``...), in order.
     """
     x, y, x_val, y_val = plans.training_data()
+    probes = plans.probes(seed)
     calls = []
 
     def watched(params, X, y, p_drop, train, rng=None):  # fc_net_loss's names: keywords work too
-        entry = {"n": int(len(X)), "p_drop": p_drop, "train": train, "rng": _fingerprint(rng), "loss": None}
+        entry = {"n": int(len(X)), "p_drop": p_drop, "train": train, "rng": _fingerprint(rng), "loss": None,
+                 **_projected(params, probes, "p:")}
         calls.append(entry)
         result = loss_fn(params, X, y, p_drop, train, rng)
         entry["loss"] = _loss_value(result)
+        try:
+            entry.update(_projected(result[1], probes, "g:"))
+        except Exception:  # noqa: BLE001 - no grads to read: the checker says so
+            pass
         return result
 
     record = invoke(fn, watched, plans.initial_params(seed), x, y, x_val, y_val, plans.TRAIN_P, plans.LR,

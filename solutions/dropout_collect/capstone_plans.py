@@ -173,3 +173,11 @@ def initial_params(seed: int) -> dict:
 
 def training_rng(seed: int) -> np.random.Generator:
     return student_rng(seed)
+
+
+def probes(seed: int) -> dict:
+    """One random unit vector per parameter: the loss function's watcher sends ``params`` and ``grads`` projected
+    on them, so the checker sees every step's update (a step that is not ``params -= lr * grads`` shows)."""
+    rng = np.random.default_rng([seed, 960])
+    vectors = {name: rng.standard_normal(shape) for name, shape in PARAM_SHAPES.items()}
+    return {name: v / np.linalg.norm(v) for name, v in vectors.items()}

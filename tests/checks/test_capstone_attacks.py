@@ -178,3 +178,35 @@ def test_the_visible_check_sees_a_batch_mask_of_the_wrong_shape(edits):
 @pytest.mark.parametrize("seed", range(20))
 def test_the_visible_batch_mask_check_passes_the_solution(seed):
     capstone_checks.check_fc_net_loss(solutions("ch08")["fc_net_loss"], seed=seed)
+
+
+UPDATE_LINE = "params[name] = params[name] - lr * grads[name]"
+WRONG_STEPS = {
+    "biases not updated": [(UPDATE_LINE, "params[name] = params[name] - (lr * grads[name] if name[0] == 'W' else 0)")],
+    "W2 not updated": [(UPDATE_LINE, "params[name] = params[name] - (lr * grads[name] if name != 'W2' else 0)")],
+    "lr doubled": [(UPDATE_LINE, "params[name] = params[name] - 2 * lr * grads[name]")],
+    "lr halved": [(UPDATE_LINE, "params[name] = params[name] - 0.5 * lr * grads[name]")],
+    "the previous step's grads": [("            for name in params:\n",
+                                   "            prev, last = locals().get('last', grads), grads\n"
+                                   "            for name in params:\n"), (UPDATE_LINE, "params[name] = params[name] - lr * prev[name]")],
+    "momentum": [("            for name in params:\n",
+                  "            old = locals().get('velocity', {})\n"
+                  "            velocity = {k: 0.5 * old.get(k, 0) + grads[k] for k in grads}\n"
+                  "            for name in params:\n"), (UPDATE_LINE, "params[name] = params[name] - lr * velocity[name]")],
+}
+
+
+@pytest.mark.parametrize("edits", list(WRONG_STEPS.values()), ids=list(WRONG_STEPS))
+def test_a_loop_whose_steps_are_not_plain_sgd_loses_train_fc_net(edits):
+    """These all trained well enough for the band (full marks before the steps were checked)."""
+    reasons = lost(solutions("ch08", edits))
+    assert "lr * grads" in reasons.get("train_fc_net", ""), reasons
+    assert "fc_net_loss" not in reasons
+
+
+FLOAT32_LOOP = [("    params = {name: value.copy() for name, value in params.items()}\n",
+                 "    params = {name: value.astype(np.float32) for name, value in params.items()}\n")]
+
+
+def test_a_float32_loop_keeps_full_marks():
+    assert lost(solutions("ch08", FLOAT32_LOOP)) == {}
