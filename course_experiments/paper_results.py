@@ -54,12 +54,13 @@ def html_table(results: tuple[Result, ...] = RESULTS) -> str:
 
     Four columns, the networks described under the data set's name, so the table fits a phone's
     width instead of hiding its numbers behind a sideways scroll."""
-    head = ["data set: networks compared", "error % without dropout", "error % with dropout", "relative reduction"]
+    head = ["data set: networks compared", "without dropout", "with dropout", "error removed"]
     rows = ["<tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>"]
     for r in results:
         compared = (f"<strong>{escape(r.data_set)}</strong> ({escape(r.metric)})<br>"
                     f"<small>without: {escape(r.without)}; with: {escape(r.with_dropout)}</small>")
         numbers = [r.error_without, r.error_with, f"{100 * relative_reduction(r):.0f}%"]
         rows.append("<tr><td>" + compared + "</td>" + "".join(f"<td>{escape(n)}</td>" for n in numbers) + "</tr>")
-    caption = "<caption>Srivastava et al. (2014): errors in percent as the paper prints them</caption>"
+    caption = ("<caption>Srivastava et al. (2014): errors in percent as the paper prints them, "
+               "and the share of the error that dropout removed</caption>")
     return "<table class=\"paper-results\">\n" + caption + "\n" + "\n".join(rows) + "\n</table>"
