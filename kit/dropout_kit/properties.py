@@ -24,6 +24,11 @@ property                  rtol        atol        why this size
                                                   of a float64 loss (steps >= 1e-8 that cross no
                                                   ReLU kink: rounding < 1e-7) against the analytic
                                                   gradient; a missing mask or scale is off by > 1e-2
+                                                  (a float32 loss: see :func:`difference_tolerance`)
+:data:`SGD_STEP`          1e-5        1e-5        a training step ``params - lr * grads`` seen on
+                                                  unit-vector projections (float32: ~1e-7); a wrong
+                                                  lr or a skipped parameter is off by far more on
+                                                  some step (tests/checks/test_capstone_attacks.py)
 ========================  ==========  ==========  =================================================
 
 A matrix product is compared with :func:`close_product`: relative to its largest entry, since
@@ -66,6 +71,7 @@ TORCH_RESULT = Tolerance(rtol=1e-4, atol=1e-6)
 PROBABILITY_SUM = Tolerance(rtol=1e-4, atol=1e-5)
 UNCHANGED = Tolerance(rtol=0.0, atol=0.0)
 GRADIENT_CHECK = Tolerance(rtol=1e-4, atol=1e-5)
+SGD_STEP = Tolerance(rtol=1e-5, atol=1e-5)
 
 # A float32 loss (exactly representable in float32, which a float64 one is with probability ~2**-29) is
 # computed to ~1e-7 relative, so a difference quotient over a step of 1e-5 carries an error of ~1e-2 that

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from dropout_collect import capstone_plans as plans
-from dropout_kit.properties import Tolerance, close, difference_tolerance
+from dropout_kit.properties import SGD_STEP, close, difference_tolerance
 
 from . import masks
 from ._core import DELTA, as_array, describe, fail, require, value_of
@@ -285,10 +285,6 @@ def _epochs(calls) -> list[tuple[list[dict], list[dict]]]:
     return per_epoch
 
 
-# Every step is checked on projections of params and grads (unit vectors, so of the size of a parameter):
-# float64 arithmetic agrees to ~1e-15, a float32 network to ~1e-7; a step off by a few percent of lr * grads
-# on any parameter, or one that skips a parameter, differs by 1e-4 or more.
-UPDATE = Tolerance(rtol=1e-5, atol=1e-5)
 STEP_WORDS = {"p:": "params", "g:": "grads"}
 
 
@@ -306,7 +302,7 @@ def _steps(calls, trained: dict, seed: int) -> None:
         for name in PARAMS:
             want = now["p:" + name] - (plans.LR * now["g:" + name] if now.get("train") is True else 0.0)
             got = final[name] if after is None else after["p:" + name]
-            if not close(got, want, UPDATE):
+            if not close(got, want, SGD_STEP):
                 what = ("the returned params are not the last step's" if after is None
                         else f'params["{name}"] after call {step + 1} of loss_fn are not the previous params')
                 fail(TRAIN, f"{what} minus lr * grads (lr={plans.LR}, plain SGD; unchanged by the evaluation): update "
