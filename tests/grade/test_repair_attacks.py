@@ -65,6 +65,7 @@ def _hostile(how: str) -> dict:
         cells.insert(answer, {"cell_type": "heading", "metadata": {}, "source": "x", "level": 1})
         cells.insert(answer, {"cell_type": None, "source": "raise SystemExit"})
         cells.insert(answer, "not a cell")
+        cells.insert(answer, {"cell_type": ["code"], "metadata": {}, "source": "unhashable type"})
     elif how == "outputs of wrong types":
         cells[answer]["outputs"] = [1, None, {"output_type": "nonsense"}]
         cells[answer]["execution_count"] = "seven"
@@ -74,13 +75,20 @@ def _hostile(how: str) -> dict:
         cells[answer]["source"] = [cells[answer]["source"], 1, None]
     elif how == "nbformat_minor not a number":
         nb["nbformat_minor"] = "five"
+    elif how == "notebook metadata of wrong types":
+        nb["metadata"] = {"kernelspec": 5, "language_info": ["python"], "nbgrader": "x"}
+    elif how == "attachments and execution_count of wrong types":
+        markdown = next(c for c in cells if c["cell_type"] == "markdown")
+        markdown["attachments"] = "not a mapping"
+        cells[answer]["execution_count"] = -3
     elif how == "no cells key":
         del nb["cells"]
     return nb
 
 
 REPAIRABLE = ["a 10 MB id", "an id with characters the format forbids", "deeply nested cell metadata",
-              "cells of unknown type", "outputs of wrong types", "outputs not a list", "nbformat_minor not a number"]
+              "cells of unknown type", "outputs of wrong types", "outputs not a list", "nbformat_minor not a number",
+              "notebook metadata of wrong types", "attachments and execution_count of wrong types"]
 
 
 @pytest.mark.parametrize("how", REPAIRABLE)
