@@ -4,12 +4,11 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
 from pathlib import Path
 
 import nbformat
 
-from autograder.course.layout import ASSIGNMENTS, CHAPTERS, NOTEBOOK, REPO, tool_env
+from autograder.course.layout import ASSIGNMENTS, CHAPTERS, NOTEBOOK, REPO
 from autograder.release.sources import write_sources
 from autograder.release.student_kit import BOOK_LINK, BOOK_ONLY
 
@@ -38,6 +37,7 @@ def generate_assignment(course: Path, name: str) -> None:
     Run as a command it cost 4-9 s per assignment, mostly starting Python and importing nbgrader
     (and jsonschema's IRI grammar, which importing `autograder` skips); here the imports are paid once.
     The settings are the course's own nbgrader_config.py, which `prepare_course` writes."""
+    import nbgrader.api
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
@@ -52,8 +52,7 @@ def generate_assignment(course: Path, name: str) -> None:
     handler = logging.StreamHandler(messages)
     log.addHandler(handler)
     try:
-        # a new course's gradebook.db asks the `alembic` command for its schema version
-        with _tools_on_path():
+        with _alembic_head_in_process(nbgrader.api):
             converter = GenerateAssignment(coursedir=coursedir, config=config, log=log)
             converter.force = True
             converter.start()
@@ -64,17 +63,19 @@ def generate_assignment(course: Path, name: str) -> None:
 
 
 @contextlib.contextmanager
-def _tools_on_path():
-    """PATH as tool_env() gives it to a command (this interpreter's bin/ first) for the duration."""
-    before = os.environ.get("PATH")
-    os.environ["PATH"] = tool_env()["PATH"]
+def _alembic_head_in_process(api):
+    """nbgrader stamps a new course's gradebook.db with its schema's head revision, which it asks the
+    `alembic heads` command for (seconds of start-up, and the command must be on PATH); read it from
+    nbgrader's own migration scripts here instead, for the duration."""
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    asked = api.get_alembic_version
+    api.get_alembic_version = lambda: ScriptDirectory(ALEMBIC_DIR).get_current_head()
     try:
         yield
     finally:
-        if before is None:
-            del os.environ["PATH"]
-        else:
-            os.environ["PATH"] = before
+        api.get_alembic_version = asked
 
 
 # The book's exercise pages add this under the title; the student kit leaves it out (BOOK_ONLY).

@@ -1,11 +1,14 @@
 """`release` runs nbgrader's GenerateAssignment in this process; the notebooks it writes are the command's, byte for byte."""
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
+from nbgrader.dbutil import _temp_alembic_ini as nbgrader_alembic_ini
 
 from autograder.course.layout import tool_env
 from autograder.release.notebooks import release
@@ -22,7 +25,7 @@ COMPARED = ("ch02", "ch05")
 
 def test_in_process_release_writes_what_the_nbgrader_command_writes(tmp_path, monkeypatch):
     """Also with the venv's bin/ off PATH, as for an instructor who runs .venv/bin/dropout-grader without
-    activating it: a new course's nbgrader gradebook asks the `alembic` command for its version."""
+    activating it: nbgrader would ask the `alembic` command for a new gradebook's schema version."""
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     course = tmp_path / "course"
     assert release(course, COMPARED) == [course / "release" / name / "exercise.ipynb" for name in COMPARED]
@@ -36,6 +39,11 @@ def test_in_process_release_writes_what_the_nbgrader_command_writes(tmp_path, mo
         assert proc.returncode == 0, proc.stderr[-2000:]
     theirs = released_files(course)
     assert theirs.keys() == ours.keys()
+    with contextlib.closing(sqlite3.connect(course / "gradebook.db")) as db:
+        stamped = db.execute("SELECT version_num FROM alembic_version").fetchall()
+    with nbgrader_alembic_ini(f"sqlite:///{course / 'gradebook.db'}") as ini:  # as nbgrader asks the command
+        heads = subprocess.run(["alembic", "-c", ini, "heads"], env=tool_env(), capture_output=True, text=True)
+    assert stamped == [(heads.stdout.split()[0],)], heads.stdout + heads.stderr
     for path in ours:
         assert ours[path] == theirs[path], f"{path}: the in-process release differs from `nbgrader generate_assignment`"
         assert b"BEGIN SOLUTION" not in ours[path] and b"BEGIN HIDDEN TESTS" not in ours[path]
