@@ -8,6 +8,7 @@ slips are repaired and recorded; a file that is not a JSON notebook at all is re
 """
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -95,6 +96,14 @@ def _repair_cells(raw: dict) -> list[str]:
     return repairs
 
 
+def _normalised(raw: dict) -> nbformat.NotebookNode:
+    """nbformat's own normalisation of the repaired cells, validated (raises what nbformat raises)."""
+    _, raw = normalize(copy.deepcopy(raw), strip_invalid_metadata=True)
+    nb = nbformat.reads(json.dumps(raw), as_version=4)
+    nbformat.validate(nb)
+    return nb
+
+
 def read_repaired(path) -> tuple[nbformat.NotebookNode, list[str]]:
     """The notebook at ``path`` (as nbformat 4) and the repairs it needed, in words (empty when none).
 
@@ -106,19 +115,21 @@ def read_repaired(path) -> tuple[nbformat.NotebookNode, list[str]]:
         nbformat.validate(nb)
         return nb, []
     except Exception as err:  # noqa: BLE001 - nbformat's reader trips on a wrong type before validating
-        if raw.get("nbformat") != 4:
+        if raw.get("nbformat") not in (4, "4") or isinstance(raw.get("nbformat"), bool):
             raise NotANotebook(f"nbformat cannot read it ({type(err).__name__})") from None
+    version = raw["nbformat"]
     repairs = _repair_cells(raw)
+    if type(version) is not int:
+        raw["nbformat"] = 4
+        repairs.insert(0, f"its format version {version!r} read as 4")
     try:
-        _, raw = normalize(raw, strip_invalid_metadata=True)
-        nb = nbformat.reads(json.dumps(raw), as_version=4)
         try:
-            nbformat.validate(nb)
-        except nbformat.ValidationError:
-            for cell in nb.cells:  # outputs are never graded: drop them rather than refuse the file
-                if cell.cell_type == "code":
-                    cell.outputs, cell.execution_count = [], None
-            nbformat.validate(nb)
+            nb = _normalised(raw)
+        except Exception:  # noqa: BLE001 - an output nbformat cannot even read (text of numbers, say)
+            for cell in raw["cells"]:  # outputs are never graded: drop them rather than refuse the file
+                if cell["cell_type"] == "code":
+                    cell["outputs"], cell["execution_count"] = [], None
+            nb = _normalised(raw)
             repairs.append("removed outputs that were not valid")
     except nbformat.ValidationError as err:
         raise NotANotebook(f"it does not follow the notebook format even after repair: {err.message}") from None

@@ -81,6 +81,10 @@ def _hostile(how: str) -> dict:
         markdown = next(c for c in cells if c["cell_type"] == "markdown")
         markdown["attachments"] = "not a mapping"
         cells[answer]["execution_count"] = -3
+    elif how == "format version as text":
+        nb["nbformat"] = "4"
+    elif how == "output text that nbformat cannot read":
+        cells[answer]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": [1, 2]}]
     elif how == "no cells key":
         del nb["cells"]
     return nb
@@ -88,7 +92,8 @@ def _hostile(how: str) -> dict:
 
 REPAIRABLE = ["a 10 MB id", "an id with characters the format forbids", "deeply nested cell metadata",
               "cells of unknown type", "outputs of wrong types", "outputs not a list", "nbformat_minor not a number",
-              "notebook metadata of wrong types", "attachments and execution_count of wrong types"]
+              "notebook metadata of wrong types", "attachments and execution_count of wrong types",
+              "format version as text", "output text that nbformat cannot read"]
 
 
 @pytest.mark.parametrize("how", REPAIRABLE)
