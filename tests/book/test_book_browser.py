@@ -322,3 +322,17 @@ def test_wide_equations_show_that_they_scroll(browser, base_url):
     classes = container.get_attribute("class")
     assert "book-overflow-left" in classes and "book-overflow-right" not in classes, classes
     page.close()
+
+
+@pytest.mark.parametrize("path", ["chapters/04_training/lesson.html", "students.html"])
+def test_tables_fit_a_phone(browser, base_url, path):
+    """A table wider than its column hides columns behind a sideways scroll nobody sees on a phone
+    (chapter 4's results table did, with its numbers); each must fit the width it is given."""
+    page = open_page(browser, base_url, path, PHONE)
+    tables = page.evaluate("""Array.from(document.querySelectorAll('article table')).map(t => ({
+        head: t.innerText.slice(0, 40), width: t.getBoundingClientRect().width,
+        room: t.parentElement.getBoundingClientRect().width}))""")
+    assert tables, f"{path} has no table: pick another page for this test"
+    too_wide = [t for t in tables if t["width"] > t["room"] + 1]
+    assert not too_wide, too_wide
+    page.close()
