@@ -4,7 +4,8 @@ A notebook that fails nbformat's schema used to get 0 points although its cells 
 a 4.4 file with cell ids (a cell added by a newer Jupyter), a field in the wrong kind of cell
 (``execution_count`` on a markdown cell after a cell type change), a missing or repeated id,
 metadata of the wrong type. Grading uses only the cells' sources (see ``rebuild``), so such
-slips are repaired and recorded; a file that is not a JSON notebook at all is refused.
+slips are repaired and recorded; a file that is not a JSON notebook at all is refused. An
+nbformat 3 file (an old Jupyter's) is converted to 4 as Jupyter converts it, then repaired if needed.
 """
 from __future__ import annotations
 
@@ -38,9 +39,19 @@ def _load(path: Path) -> dict:
         raise NotANotebook(f"the file is not JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
     except RecursionError:
         raise NotANotebook("its JSON is nested too deeply to read") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+    # nbformat 3 keeps its cells in worksheets; nbformat's reader converts it to 4 like Jupyter does
+    v3 = isinstance(raw, dict) and raw.get("nbformat") == 3 and isinstance(raw.get("worksheets"), list)
+    if not isinstance(raw, dict) or not (v3 or isinstance(raw.get("cells"), list)):
         raise NotANotebook("the file holds JSON, but not a notebook (no list of cells)")
     return raw
+
+
+def _upgraded(raw: dict) -> dict:
+    """An nbformat 3 file as a version 4 dict, for the repair (which knows only version 4)."""
+    try:
+        return json.loads(json.dumps(nbformat.reads(json.dumps(raw), as_version=4)))
+    except Exception as err:  # noqa: BLE001 - the conversion trips on cells of the wrong shape
+        raise NotANotebook(f"nbformat cannot convert it from version 3 ({type(err).__name__})") from None
 
 
 def _repair_cells(raw: dict) -> list[str]:
@@ -115,10 +126,13 @@ def read_repaired(path) -> tuple[nbformat.NotebookNode, list[str]]:
         nbformat.validate(nb)
         return nb, []
     except Exception as err:  # noqa: BLE001 - nbformat's reader trips on a wrong type before validating
-        if raw.get("nbformat") not in (4, "4") or isinstance(raw.get("nbformat"), bool):
+        if raw.get("nbformat") not in (3, 4, "4") or isinstance(raw.get("nbformat"), bool):
             raise NotANotebook(f"nbformat cannot read it ({type(err).__name__})") from None
+    converted = raw["nbformat"] == 3
+    if converted:
+        raw = _upgraded(raw)
     version = raw["nbformat"]
-    repairs = _repair_cells(raw)
+    repairs = (["converted from nbformat 3"] if converted else []) + _repair_cells(raw)
     if type(version) is not int:
         raw["nbformat"] = 4
         repairs.insert(0, f"its format version {version!r} read as 4")

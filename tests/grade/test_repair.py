@@ -57,6 +57,8 @@ def test_format_slips_are_repaired_and_every_cell_source_kept(tmp_path, how):
     (b"[1, 2]", "holds JSON, but not a notebook"),
     (b"\xff\xfe", "not UTF-8"),
     (b'{"nbformat": 5, "cells": []}', "nbformat cannot read it"),
+    (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "worksheets": []}', "holds JSON, but not a notebook"),
+    (b'{"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": ["x"]}', "cannot convert it from version 3"),
 ])
 def test_what_cannot_be_repaired_is_refused_in_whole_sentences(tmp_path, content, words):
     path = tmp_path / "exercise.ipynb"
@@ -64,3 +66,28 @@ def test_what_cannot_be_repaired_is_refused_in_whole_sentences(tmp_path, content
     screened = read(path, nbformat.read(BOOK_COPY, as_version=4))
     assert screened.notebook is None
     assert words in screened.reason and screened.reason.endswith("Export it again from Jupyter as .ipynb")
+
+
+@pytest.mark.parametrize("slip,repairs", [
+    (None, []),  # what an old Jupyter saves: converted as Jupyter converts it, not flagged
+    ("metadata not a mapping", ["converted from nbformat 3", "reset metadata that was not a mapping (1 cell(s))"]),
+    ("stray field", ["converted from nbformat 3",
+                     "removed fields or entries that do not belong in a cell (1 cell(s))"]),
+])
+def test_an_nbformat_3_file_is_converted_and_graded_on_every_cell(tmp_path, slip, repairs):
+    original = nbformat.read(BOOK_COPY, as_version=4)
+    old = json.loads(nbformat.writes(nbformat.convert(copy.deepcopy(original), 3)))  # convert works in place
+    cells = old["worksheets"][0]["cells"]
+    assert old["nbformat"] == 3 and "cells" not in old
+    if slip == "metadata not a mapping":
+        cells[1]["metadata"] = "oops"
+    elif slip == "stray field":
+        cells[2]["scrolled"] = True
+    path = tmp_path / "exercise.ipynb"
+    path.write_text(json.dumps(old))
+    nb, done = read_repaired(path)
+    assert done == repairs
+    assert [c.source for c in nb.cells] == [c.source for c in original.cells]
+    screened = read(path, original)
+    assert screened.notebook is not None and screened.reason is None
+    assert bool(screened.flags) == bool(repairs)
