@@ -39,19 +39,29 @@ SCRATCH_PREFIX = "dropout-grade-"  # then the worker's PID (see remove_stale_scr
 GRADER_VERSION = "4"               # bump when a change here should regrade everything
 
 
+# The code a grade depends on: whole packages (so a module added to one is covered without a list to
+# keep up), and the two modules outside them that the rebuild reads (which cells are answers and tests;
+# the grader's cell markers). A test checks that every module of ours the grade path imports is here.
+RULES_PACKAGES = ("autograder.grade", "dropout_checks", "dropout_collect", "dropout_kit")
+RULES_MODULES = ("autograder.course.cells", "autograder.feedback.notebook_view")
+
+
+def rules_files() -> list[Path]:
+    import importlib.util
+
+    files = []
+    for package in RULES_PACKAGES:
+        folder = Path(importlib.util.find_spec(package).origin).parent
+        files += sorted(folder.rglob("*.py"))
+    return files + [Path(importlib.util.find_spec(module).origin) for module in RULES_MODULES]
+
+
 @functools.lru_cache(maxsize=None)
 def _rules_fingerprint() -> str:
     """The trusted checks, the collectors, the visible checks and the grader stages, read once."""
-    import dropout_checks
-    import dropout_collect
-    import dropout_kit
-
     digest = hashlib.sha256(GRADER_VERSION.encode())
-    for package in (dropout_checks, dropout_collect, dropout_kit):
-        for module in sorted(Path(package.__file__).parent.glob("*.py")):
-            digest.update(module.read_bytes())
-    for name in ("rebuild.py", "flags.py", "score.py", "execute.py", "sandbox.py", "kernel_template.py", "template_main.py"):
-        digest.update((Path(__file__).parent / name).read_bytes())
+    for module in rules_files():
+        digest.update(module.read_bytes())
     return digest.hexdigest()
 
 
@@ -59,6 +69,7 @@ def grading_key(course: Course, assignment: str, notebook: Path) -> str:
     """Fingerprint of everything a grade depends on: the submission, the release, the checks."""
     digest = hashlib.sha256(notebook.read_bytes())
     digest.update(course.release_notebook(assignment).read_bytes())
+    digest.update(course.source_notebook(assignment).read_bytes())  # the hidden tests and their points
     digest.update(_rules_fingerprint().encode())
     return digest.hexdigest()
 

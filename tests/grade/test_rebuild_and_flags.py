@@ -1,4 +1,6 @@
 """Flagging and rebuilding a submission, and the sandbox's command line, without running anything (fast)."""
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -238,3 +240,72 @@ def test_the_rules_fingerprint_reads_every_grader_stage():
 
     _rules_fingerprint.cache_clear()
     assert len(_rules_fingerprint()) == 64
+
+
+# Modules of ours that the grade path imports but whose change cannot change a grade, and why.
+NOT_RULES = {
+    "autograder": "the package's start-up (marks an optional jsonschema grammar absent)",
+    "autograder.course": "a package marker",
+    "autograder.course.files": "the atomic write of the kept notebook",
+    "autograder.course.layout": "where the course folder's files are",
+    "autograder.feedback": "a package marker",
+    "autograder.feedback.safe_html": "HTML of the students' pages",
+}
+OURS = ("autograder", "dropout_checks", "dropout_collect", "dropout_kit", "dropout_reference")
+
+
+def _is_module(name: str) -> bool:
+    """Whether ``name`` is a module rather than a name defined in one (``from a.b import c``)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # its parent is a module, not a package
+        return False
+
+
+def _imported(module: str) -> set[str]:
+    """Modules of ours that ``module`` names in an import statement, at any depth (lazy imports too)."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    package = module if spec.submodule_search_locations else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(Path(spec.origin).read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level \
+                else node.module
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            if name.split(".")[0] in OURS and _is_module(name):
+                # `import a.b.c` runs the packages a and a.b too
+                found |= {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 2)}
+    return found
+
+
+def test_the_rules_fingerprint_covers_every_module_the_grade_path_imports():
+    """A module of ours that grading imports, however lazily, either changes the fingerprint (so a change
+    to it regrades) or is listed above with the reason it cannot change a grade."""
+    import importlib.util
+
+    from autograder.grade.pipeline import rules_files
+
+    entries = ["autograder.grade.pipeline", "autograder.grade.template_main", "autograder.grade.kernel_template"]
+    seen, todo = set(entries), list(entries)
+    while todo:
+        for name in _imported(todo.pop()) - seen:
+            seen.add(name)
+            todo.append(name)
+    covered = {path.resolve() for path in rules_files()}
+    uncovered = {name for name in seen - set(NOT_RULES) if Path(importlib.util.find_spec(name).origin).resolve()
+                 not in covered}
+    assert not uncovered, f"grading imports {sorted(uncovered)}: add them to pipeline.RULES_* or to NOT_RULES"
+    assert "dropout_reference" not in seen, "the grader must not import the reference solutions"
+    for module in ("autograder.grade.repair", "dropout_kit.text", "dropout_checks.capstone_verdicts",
+                   "dropout_collect.capstone_plans", "dropout_collect.capstone_collectors"):
+        assert module in seen, f"the walk no longer reaches {module}: the import scan is broken"
