@@ -2,6 +2,8 @@
 
 One module-scoped run (about a minute on two cores) feeds every assertion below.
 """
+import csv
+import io
 import json
 import re
 import shutil
@@ -105,12 +107,16 @@ def test_no_submission_file_is_changed(graded):
 
 def test_exports_and_feedback(graded, tmp_path):
     rows = graded["book"].rows()
-    paths = export(rows, tmp_path / "export")
+    carol_id = next(r["student"] for r in rows if r["student"].lower() == "carol")
+    paths = export(rows, tmp_path / "export", names={carol_id: "Carol Ng"})  # the roster's names, by id
     lines = paths["csv"].read_text().splitlines()
-    assert lines[0].startswith("student,assignment,function,points,max_points,reason")
+    assert lines[0].startswith("student,name,assignment,function,points,max_points,reason")
     assert len(lines) == 1 + sum(len(r["functions"]) + len(r["written"]) for r in rows)
+    named = {(line["student"], line["name"]) for line in csv.DictReader(io.StringIO(paths["csv"].read_text(encoding="utf-8")))}
+    assert {n for s, n in named if s == carol_id} == {"Carol Ng"} and {n for s, n in named if s != carol_id} == {""}
     summary = json.loads(paths["json"].read_text())
     assert {s["student"].lower() for s in summary} == set(STUDENTS)
+    assert {s["student"]: s.get("name") for s in summary if "name" in s} == {carol_id: "Carol Ng"}
     assert paths["plot"].stat().st_size > 1000
     pages = feedback(rows, graded["course"], tmp_path / "feedback")
     carol = (tmp_path / "feedback" / "carol.html").read_text()
