@@ -155,13 +155,15 @@ def worker_group(pid: int, grader: int | None = None) -> Path | None:
     return hierarchy / f"{GROUP_PREFIX}{grader or os.getpid()}-worker-{pid}" if hierarchy else None
 
 
-def cap_worker_memory(limit: int = WORKER_MEMORY_LIMIT, address: int = WORKER_ADDRESS_LIMIT) -> str:
-    """Put this process, a grading worker, under a memory limit of its own; says which kind.
+def cap_worker_memory(limit: int = WORKER_MEMORY_LIMIT, address: int = WORKER_ADDRESS_LIMIT,
+                      grader: int | None = None) -> str:
+    """Put this process, a grading worker of ``grader`` (default: its parent), under a memory limit of
+    its own; says which kind.
 
     Kernels it starts leave its cgroup for their own at once (see ``join_cgroup``), so the
     limit is the worker's: the trusted checks, the notebook being graded, the messages in flight.
     """
-    group = worker_group(os.getpid(), grader=os.getppid())
+    group = worker_group(os.getpid(), grader=grader or os.getppid())
     if group is not None:
         try:
             group.mkdir(exist_ok=True)

@@ -187,6 +187,11 @@ def lost_submission(course: Course, student: str, assignment: str, notebook: Pat
     return result
 
 
+# What a grading worker imports, imported once by the fork server the workers come from.
+WORKER_IMPORTS = ("autograder.grade.pipeline", "dropout_checks", "nbgrader.preprocessors", "nbclient.exceptions",
+                  "jupyter_client.asynchronous", "autograder.grade.kernel_template")
+
+
 def grade_all(course_root: Path, gradebook, jobs: int = 2, timeout: float = 600, force: bool = False,
               scheduler: str | None = None, isolate: bool = True, cell_timeout: int = 60,
               security=None, worker_memory: int = WORKER_MEMORY_LIMIT,
@@ -198,11 +203,13 @@ def grade_all(course_root: Path, gradebook, jobs: int = 2, timeout: float = 600,
     ``distributed.Security`` for its TLS. ``isolate=False`` runs kernels without the sandbox
     (trusted submissions only). ``worker_memory`` is each local worker's memory limit.
     """
-    from autograder.grade import sandbox
+    from autograder.grade import expected, sandbox
     from autograder.grade import scheduling
 
     if isolate:
         sandbox.require_bwrap()
+    if scheduler is None:
+        scheduling.prepare(WORKER_IMPORTS)  # the workers' imports, meanwhile
     course = Course(Path(course_root).resolve())
     remove_stale_scratch()
     remove_stale_cgroups()
@@ -211,7 +218,7 @@ def grade_all(course_root: Path, gradebook, jobs: int = 2, timeout: float = 600,
     stopped = []
     for result in scheduling.run(task, course.root, todo, functools.partial(lost_submission, course), jobs=jobs,
                                  scheduler=scheduler, security=security, memory=worker_memory,
-                                 address=worker_address):
+                                 address=worker_address, cost=expected.estimator(gradebook)):
         gradebook.record(result)
         if result.get("stopped"):
             stopped.append((result["student"], result["assignment"], result["stopped"]))

@@ -7,7 +7,11 @@ reason)`` turns it into that submission's result, and the others go on.
 """
 from __future__ import annotations
 
+import atexit
+import contextlib
 import multiprocessing
+import multiprocessing.forkserver
+import os
 import signal
 import uuid
 from dataclasses import dataclass
@@ -22,30 +26,57 @@ STOPPED = "grading stopped"  # every reason of a submission whose worker died st
 OUT_OF_MEMORY = f"{STOPPED}: the grader ran out of memory on this notebook"
 
 
+def prepare(preload: tuple[str, ...] = ()) -> None:
+    """Start the fork server local workers come from, importing ``preload`` there once, without waiting.
+
+    Call it as early as possible (e.g. before reading the class): its imports, seconds of CPU,
+    then overlap the caller's own work. Only the first call in a process chooses what is preloaded.
+    """
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(preload))
+    multiprocessing.forkserver.ensure_running()
+
+
 def run(task, course_root: Path, todo: list[tuple[str, str, Path]], lost, jobs: int = 2,
         scheduler: str | None = None, security=None, memory: int = WORKER_MEMORY_LIMIT,
-        address: int = WORKER_ADDRESS_LIMIT):
+        address: int = WORKER_ADDRESS_LIMIT, cost=None):
     """Yield ``task(course_root, student, assignment, notebook)`` for every item of ``todo``.
 
     ``memory`` (and, where no cgroup can be made, ``address``) is each local worker's own limit.
+    ``cost(item)``, the expected seconds of an item, orders the local queue longest first, so that
+    the workers end together rather than one finishing a long notebook alone.
     """
     if not todo:
         return
     label = "grading" + (" (dask)" if scheduler else "")
     with tqdm(total=len(todo), unit="notebook", desc=label) as bar:
         results = _on_dask(task, course_root, todo, lost, scheduler, security) if scheduler else \
-            _locally(task, course_root, todo, lost, jobs, (memory, address))
+            _locally(task, course_root, _longest_first(todo, cost), lost, jobs, (memory, address, os.getpid()))
         for result in results:
             bar.set_postfix_str(f"{result['student']} {result['assignment']}", refresh=False)
             bar.update(1)
             yield result
 
 
+def _longest_first(todo, cost):
+    if cost is None:
+        return todo
+    return sorted(todo, key=lambda item: -cost(item))  # stable: equal costs keep their order
+
+
 def _serve(connection, task, limits) -> None:
     """A worker: grade what the pipe sends, one submission at a time, until it sends None."""
     from autograder.grade.limits import cap_worker_memory
 
-    cap_worker_memory(*limits)
+    cap_worker_memory(*limits)  # (the grader is not its parent: the fork server is)
+    try:
+        _grade_each(connection, task)
+    finally:
+        # A forked worker ends with os._exit, which skips atexit; what the task registered there
+        # (the kernel template's stop, say) must still run, as in any process that ends normally.
+        atexit._run_exitfuncs()
+
+
+def _grade_each(connection, task) -> None:
     while (item := connection.recv()) is not None:
         try:
             answer = ("done", task(*item))
@@ -67,14 +98,16 @@ class _Worker:
 
 
 def _locally(task, course_root, todo, lost, jobs, limits):
-    """Worker processes of our own (spawn: fresh interpreters, each importing the checks once).
+    """Worker processes of our own, each forked from the fork server (see :func:`prepare`), which has
+    imported the checks once: a worker, or its replacement, starts in milliseconds, not seconds.
 
     Unlike a process pool, each worker is fed one submission at a time, so when one dies we
     know which submission it held; a new worker takes its place.
     """
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
     waiting = list(todo)
     busy: list[_Worker] = []
+    leaving: list[_Worker] = []  # told to stop; they end while the others still grade
 
     def start() -> _Worker:
         ours, theirs = context.Pipe()
@@ -86,7 +119,9 @@ def _locally(task, course_root, todo, lost, jobs, limits):
     def hand_next(worker: _Worker) -> None:
         """Give ``worker`` the next submission, or let it go when there is none."""
         if not waiting:
-            _let_go(worker)
+            with contextlib.suppress(OSError):
+                worker.connection.send(None)
+            leaving.append(worker)
             return
         worker.item = waiting.pop(0)
         busy.append(worker)
@@ -121,6 +156,8 @@ def _locally(task, course_root, todo, lost, jobs, limits):
         for worker in busy:  # stopped early (an interrupt, a failing gradebook): no worker outlives the run
             worker.process.kill()
             _bury(worker)
+        for worker in leaving:
+            _let_go(worker)
 
 
 def _answer(worker: _Worker):
@@ -134,10 +171,7 @@ def _answer(worker: _Worker):
 
 
 def _let_go(worker: _Worker) -> None:
-    try:
-        worker.connection.send(None)
-    except OSError:
-        pass
+    """Wait for a worker told to stop; one that does not is killed."""
     worker.process.join(timeout=30)
     if worker.process.is_alive():
         worker.process.kill()

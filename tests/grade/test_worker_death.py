@@ -62,14 +62,19 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
+# A local worker is forked from multiprocessing's fork server, so it shows the server's command
+# line; a Dask worker is spawned. The first such process above the sleeper is its worker.
+WORKER_MARKS = (b"multiprocessing.forkserver", b"spawn_main")
+
+
 def worker_holding_the_sleeper(seconds: float = 300) -> int:
-    """The grading worker (a spawned Python process) above the victim's `sleep 777`."""
+    """The grading worker above the victim's `sleep 777`."""
     deadline = time.time() + seconds
     while time.time() < deadline:
         for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
             if _cmdline(int(cmdline.parent.name)) == SLEEPER:
                 pid = int(cmdline.parent.name)
-                while pid > 1 and b"spawn_main" not in _cmdline(pid):
+                while pid > 1 and not any(mark in _cmdline(pid) for mark in WORKER_MARKS):
                     pid = _parent(pid)
                 if pid > 1:
                     return pid
