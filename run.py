@@ -109,6 +109,25 @@ def ensure_test_services() -> None:
         apt_install(missing)
 
 
+# The packages the lessons import (besides third-party ones), whose changes must re-execute them.
+LESSON_IMPORTS = [ROOT / "course_experiments", ROOT / "solutions" / "dropout_reference"]
+
+
+def drop_if_changed(stamp: Path, sources: list[Path], drop: list[Path]) -> tuple[Path, str]:
+    """Delete the ``drop`` folders when the Python files under ``sources`` differ from the digest
+    the last build wrote into ``stamp`` (a file in the first of them); give back the stamp and the
+    digest to write there once the build has succeeded."""
+    files = sorted(f for source in sources for f in source.rglob("*.py"))
+    digest = hashlib.sha256(b"".join(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes()
+                                     for f in files)).hexdigest()
+    if stamp.parent.exists() and (not stamp.exists() or stamp.read_text() != digest):
+        say(f"{', '.join(s.name for s in sources)} changed since the last build: "
+            f"dropping {', '.join(str(d.relative_to(ROOT)) for d in drop)}")
+        for folder in drop:
+            shutil.rmtree(folder, ignore_errors=True)
+    return stamp, digest
+
+
 def build_book(strict: bool = True) -> None:
     ensure_python_env()
     ensure_node_assets()
@@ -122,15 +141,17 @@ def build_book(strict: bool = True) -> None:
                                for a in (ROOT / "_assets").iterdir() if a.is_file()):
         shutil.rmtree(ROOT / "_build" / "html")
     # Nor does Sphinx notice when our own extension (_ext/) changed: re-render then too.
-    ext_digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((ROOT / "_ext").glob("*.py")))).hexdigest()
-    ext_stamp = ROOT / "_build" / "html" / ".ext-digest"
-    if ext_stamp.parent.exists() and (not ext_stamp.exists() or ext_stamp.read_text() != ext_digest):
-        shutil.rmtree(ext_stamp.parent)
+    html, cache = ROOT / "_build" / "html", ROOT / "_build" / ".jupyter_cache"
+    ext_stamp = drop_if_changed(html / ".ext-digest", [ROOT / "_ext"], drop=[html])
+    # The execution cache keys a lesson on its own cells only, and Sphinx re-reads only pages whose
+    # text changed: when code the lessons import changed, drop both so every lesson runs again.
+    lessons_stamp = drop_if_changed(cache / ".imports-digest", LESSON_IMPORTS, drop=[cache, html])
     args = [BIN / "jupyter-book", "build", ".", "--keep-going"]
     if strict:
         args[3:3] = ["-W", "-n"]
     call(*args)
-    ext_stamp.write_text(ext_digest)
+    for stamp, digest in (ext_stamp, lessons_stamp):
+        stamp.write_text(digest)
     say(f"done: open {ROOT / '_build' / 'html' / 'index.html'}")
 
 
