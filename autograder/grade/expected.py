@@ -19,8 +19,8 @@ def estimator(gradebook):
     """``cost((student, assignment, notebook))`` in seconds, from ``gradebook``'s last times."""
     seen: dict[str, list[float]] = {}
     for row in gradebook.rows(overrides=False):
-        if row.seconds:
-            seen.setdefault(row.assignment, []).append(row.seconds)
+        if row.get("seconds"):  # a GradeRow is a dict; rows graded before times were kept have None
+            seen.setdefault(row["assignment"], []).append(row["seconds"])
     estimates = {assignment: median(times) for assignment, times in seen.items()}
 
     def cost(item) -> float:
