@@ -81,6 +81,10 @@ def _bounded_client_class():
 
     class BoundedClient(AsyncKernelClient):
         def _create_connected_socket(self, channel, identity=None):
+            # The client connects before its kernel has bound: retry every 10 ms, not ZeroMQ's 100
+            # (80 ms of a forked kernel's 0.55 s, measured). Set on the context, so that the socket
+            # has it when it connects.
+            self.context.setsockopt(zmq.RECONNECT_IVL, 10)
             socket = super()._create_connected_socket(channel, identity)
             socket.setsockopt(zmq.MAXMSGSIZE, MESSAGE_LIMIT)
             socket.setsockopt(zmq.RCVHWM, QUEUED_MESSAGES.get(channel, 16))
