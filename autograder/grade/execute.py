@@ -42,8 +42,9 @@ def _message_size(msg: dict) -> int:
 def _bounded_session_class():
     """A jupyter_client Session that refuses, undecoded, a message whose frames add up past MESSAGE_LIMIT.
 
-    ZeroMQ has already refused any single frame past the limit (``MAXMSGSIZE``, set on every
-    socket below); this catches many frames that are small one by one.
+    ZeroMQ has received the frames whole by then (no ``MAXMSGSIZE``: see the client below and
+    README, "What it does not stop"); refusing them here keeps them out of the notebook and out
+    of the grader's memory after this call.
     """
     from jupyter_client.session import Session
 
@@ -72,8 +73,8 @@ def _bounded_session_class():
 
 
 def _bounded_client_class():
-    """The kernel client: ZeroMQ drops any frame past MESSAGE_LIMIT before allocating it, and holds
-    few messages unread (a kernel writing to a channel nobody reads, such as stdin, gets no further)."""
+    """The kernel client: ZeroMQ holds few messages unread (a kernel writing to a channel nobody
+    reads, such as stdin, gets no further)."""
     from queue import Empty
 
     import zmq
@@ -86,7 +87,8 @@ def _bounded_client_class():
             # has it when it connects.
             self.context.setsockopt(zmq.RECONNECT_IVL, 10)
             socket = super()._create_connected_socket(channel, identity)
-            socket.setsockopt(zmq.MAXMSGSIZE, MESSAGE_LIMIT)
+            # No MAXMSGSIZE: ZeroMQ reads it only when connecting, and then drops the connection on
+            # an oversized frame, so the rest of the notebook would go unheard; the session refuses by size.
             socket.setsockopt(zmq.RCVHWM, QUEUED_MESSAGES.get(channel, 16))
             return socket
 

@@ -22,7 +22,7 @@ MAX_TASKS = 512                # processes and threads of one kernel and its chi
 
 # What a kernel sends back, in bytes as they arrive (JSON of every frame: text, data, metadata,
 # transient, headers). The one place these numbers live; the README quotes them.
-MESSAGE_LIMIT = 16 * 2**20          # one message; a frame past it is refused by ZeroMQ unread, a message past it undecoded
+MESSAGE_LIMIT = 16 * 2**20          # one message; a message past it is refused undecoded (after ZeroMQ received it)
 OUTPUT_LIMIT = 16 * 2**20           # one output (a display update counts once for every output it rewrites)
 NOTEBOOK_OUTPUT_LIMIT = 64 * 2**20  # all outputs of one notebook, counted as they arrive (collected data aside)
 QUEUED_MESSAGES = {"iopub": 128}     # messages ZeroMQ may hold unread per channel (others: replies, 16)
