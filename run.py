@@ -141,11 +141,12 @@ def build_book(strict: bool = True) -> None:
                                for a in (ROOT / "_assets").iterdir() if a.is_file()):
         shutil.rmtree(ROOT / "_build" / "html")
     # Nor does Sphinx notice when our own extension (_ext/) changed: re-render then too.
-    html, cache = ROOT / "_build" / "html", ROOT / "_build" / ".jupyter_cache"
+    html, cache, doctrees = (ROOT / "_build" / name for name in ("html", ".jupyter_cache", ".doctrees"))
     ext_stamp = drop_if_changed(html / ".ext-digest", [ROOT / "_ext"], drop=[html])
     # The execution cache keys a lesson on its own cells only, and Sphinx re-reads only pages whose
-    # text changed: when code the lessons import changed, drop both so every lesson runs again.
-    lessons_stamp = drop_if_changed(cache / ".imports-digest", LESSON_IMPORTS, drop=[cache, html])
+    # text changed (its record of what it read is in .doctrees): when code the lessons import
+    # changed, drop all three so every lesson runs again.
+    lessons_stamp = drop_if_changed(cache / ".imports-digest", LESSON_IMPORTS, drop=[cache, doctrees, html])
     args = [BIN / "jupyter-book", "build", ".", "--keep-going"]
     if strict:
         args[3:3] = ["-W", "-n"]
