@@ -50,14 +50,21 @@ def course_names(course: Path, roster: Path | None = None) -> dict[str, str]:
     return names(load(course, roster))
 
 
-def clean(text: str) -> str:
-    """A name as it may be shown: composed Unicode, printable, one line, at most MAX_NAME characters."""
+# Cc: control characters; Cf: format characters, among them the bidirectional overrides (U+202E)
+# that would show "Ann (bob)" as another name's id; Cs: lone surrogates from a mis-decoded file.
+HIDDEN = ("Cc", "Cf", "Cs")
+
+
+def clean(text: str, hidden: tuple[str, ...] = HIDDEN, blank: str = "", limit: int = MAX_NAME) -> str:
+    """A name as it may be shown: composed Unicode, printable, one line, at most ``limit`` characters.
+
+    Characters of the ``hidden`` Unicode categories are dropped; whitespace and the characters in
+    ``blank`` become single spaces.
+    """
     text = unicodedata.normalize("NFC", str(text))
-    # Cc: control characters; Cf: format characters, among them the bidirectional overrides (U+202E)
-    # that would show "Ann (bob)" as another name's id; Cs: lone surrogates from a mis-decoded file.
-    kept = "".join(" " if c.isspace() else c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs")
-                   or c.isspace())
-    return " ".join(kept.split())[:MAX_NAME]
+    kept = "".join(" " if c.isspace() or c in blank else c for c in text
+                   if c.isspace() or unicodedata.category(c) not in hidden)
+    return " ".join(kept.split())[:limit]
 
 
 def label(student: str, known: dict[str, str]) -> str:

@@ -33,11 +33,11 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.collect.course_roster import HIDDEN, clean
 from autograder.course import submission_info
 from autograder.course.files import write_atomically
 
@@ -66,10 +66,8 @@ class Bundle:
 
 def path_part(text: str, fallback: str = "student") -> str:
     """One safe path component: NFC, printable, no separators, no leading dot, at most MAX_PART characters."""
-    text = unicodedata.normalize("NFC", str(text))
-    kept = "".join(" " if (c.isspace() or c in _NOT_IN_NAMES) else c for c in text
-                   if c.isspace() or unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
-    kept = " ".join(kept.split()).lstrip(".~ ")[:MAX_PART].rstrip(". ")
+    kept = clean(text, hidden=(*HIDDEN, "Co", "Cn"), blank=_NOT_IN_NAMES, limit=len(str(text)))
+    kept = kept.lstrip(".~ ")[:MAX_PART].rstrip(". ")
     return kept if kept and kept not in (".", "..") else fallback
 
 

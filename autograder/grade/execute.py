@@ -260,14 +260,6 @@ def _kill_processes_mentioning(marker: str) -> None:
                 os.kill(int(cmdline.parent.name), signal.SIGKILL)
 
 
-def _tail(path: Path) -> str:
-    with contextlib.suppress(OSError):
-        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-        if lines:
-            return f"; the kernel said: {lines[-1][:300]}"
-    return ""
-
-
 def _cut(text: str) -> str:
     if len(text) <= OUTPUT_KEPT:
         return text
@@ -434,7 +426,8 @@ def execute(notebook: nbformat.NotebookNode, scratch: Path, cell_timeout: int = 
                 problem = ("the notebook's kernel died while it ran (did an answer cell end its own process, "
                            "or use more memory than allowed?)")
             except Exception as err:  # noqa: BLE001 - a kernel that will not start or answer costs this notebook only
-                tail = _tail(kernel_dir.with_suffix(".stderr"))
+                said = sandbox.last_line(kernel_dir.with_suffix(".stderr"))
+                tail = f"; the kernel said: {said}" if said else ""
                 problem = f"the notebook could not be run ({type(err).__name__}: {str(err)[:300]}){tail}"
     finally:
         watchdog.cancel()

@@ -121,7 +121,8 @@ class Template:
             raise TemplateUnavailable("the kernel template did not answer in time")
         data, fds, _, _ = socket.recv_fds(self.control, 65536, 4)
         if not data:
-            raise TemplateUnavailable(f"the kernel template ended{_tail(self.stderr)}")
+            said = sandbox.last_line(self.stderr)
+            raise TemplateUnavailable(f"the kernel template ended: {said}" if said else "the kernel template ended")
         return json.loads(data), fds
 
     def kernel(self, argv: list[str], kernel_dir: Path, stdio: list[int], cgroups: str) -> ForkedKernel:
@@ -170,14 +171,6 @@ class Template:
             self.process.kill()
         self.process.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _tail(path: Path) -> str:
-    with contextlib.suppress(OSError):
-        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-        if lines:
-            return f": {lines[-1][:300]}"
-    return ""
 
 
 _running: dict[tuple, Template] = {}

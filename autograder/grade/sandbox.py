@@ -65,6 +65,15 @@ def require_bwrap() -> str:
     return bwrap
 
 
+def last_line(log: Path) -> str:
+    """The last non-empty line a sandboxed process wrote to its log (at most 300 characters), or ""."""
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:300] if lines else ""
+
+
 def write_kernelspec(root: Path) -> Path:
     """A `python3` kernel spec under ``root`` that starts kernels through this launcher.
 
