@@ -112,6 +112,10 @@ def _bounded_client_class():
                 while True:
                     await self.iopub_channel.get_msg(timeout=0)
 
+        # AsyncKernelClient binds ``wait_for_ready`` to KernelClient's function, not to a name looked
+        # up on the instance, so an override of ``_async_wait_for_ready`` alone is never called.
+        wait_for_ready = _async_wait_for_ready
+
     return BoundedClient
 
 

@@ -64,11 +64,13 @@ class ForkedKernel:
         if self.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 signal.pidfd_send_signal(self.pidfd, number)
+            if number == signal.SIGKILL:
+                # A moment for it to end (milliseconds): jupyter_client kills a kernel through here, then
+                # sleeps 0.1 s between polls while it still looks alive.
+                self.wait(timeout=1)
 
     def kill(self) -> None:
-        """SIGKILL, then a moment for it to end: jupyter_client polls a killed kernel every 0.1 s."""
         self.send_signal(signal.SIGKILL)
-        self.wait(timeout=1)
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
@@ -164,16 +166,21 @@ class Template:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def stop(self) -> None:
+    def stop(self, keep_folder: bool = False) -> None:
+        """End the template; its folder goes too, unless a kernel started alone still uses one in it."""
         with contextlib.suppress(OSError):
             self.control.close()
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if keep_folder:
+            _retired.append(self.folder)
+        else:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 _running: dict[tuple, Template] = {}
+_retired: list[Path] = []  # folders of discarded templates, removed when the worker ends
 
 
 _starting = threading.Lock()
@@ -197,9 +204,10 @@ def _template_for(hide: list[str], allow: list[str]) -> Template:
 
 
 def discard(hide: list[str], allow: list[str]) -> None:
+    """Stop a template that fell out of step; the kernel being started then starts alone, in its folder."""
     template = _running.pop((tuple(hide), tuple(allow)), None)
     if template is not None:
-        template.stop()
+        template.stop(keep_folder=True)
 
 
 @atexit.register
@@ -207,6 +215,9 @@ def _stop_all() -> None:
     for template in _running.values():
         template.stop()
     _running.clear()
+    for folder in _retired:
+        shutil.rmtree(folder, ignore_errors=True)
+    _retired.clear()
 
 
 class TemplateProvisioner(LocalProvisioner):

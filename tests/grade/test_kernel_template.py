@@ -151,3 +151,21 @@ def test_a_worker_without_a_template_starts_kernels_alone(tmp_path, monkeypatch)
     run = run_cells(tmp_path, "alone", "import sys\nprint('torch' in sys.modules)")
     assert run.problem is None
     assert run.notebook.cells[0].outputs[0]["text"].strip() == "False"
+
+
+def test_a_template_that_fails_half_way_costs_time_not_the_submission(tmp_path, monkeypatch):
+    """The template started, then could not give this kernel: it is discarded, and the kernel starts
+    alone in the folder made for it inside the template's (which must outlive the template)."""
+    monkeypatch.setattr(kernel_template, "_running", {})
+    real = kernel_template.Template._kernel
+
+    def out_of_step(self, *args):
+        kernel_template.Template._kernel = real  # once
+        raise kernel_template.TemplateUnavailable("out of step on purpose")
+
+    monkeypatch.setattr(kernel_template.Template, "_kernel", out_of_step)
+    run = run_cells(tmp_path, "half-way", "import sys\nprint('torch' in sys.modules)")
+    assert run.problem is None, run.problem
+    assert run.notebook.cells[0].outputs[0]["text"].strip() == "False"  # started alone
+    again = run_cells(tmp_path, "next", "import sys\nprint('torch' in sys.modules)")
+    assert again.problem is None and again.notebook.cells[0].outputs[0]["text"].strip() == "True"  # a new template
