@@ -13,6 +13,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import signal
+import sys
 import uuid
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -63,11 +64,27 @@ def _longest_first(todo, cost):
     return sorted(todo, key=lambda item: -cost(item))  # stable: equal costs keep their order
 
 
-def _serve(connection, task, limits) -> None:
+def threads_per_worker(jobs: int) -> str:
+    """Each local worker's OpenMP/BLAS threads: the grader's OMP_NUM_THREADS if set, else its share of the cores."""
+    return os.environ.get("OMP_NUM_THREADS") or str(max(1, len(os.sched_getaffinity(0)) // max(1, jobs)))
+
+
+def _share_cores(threads: str) -> None:
+    """In a worker: its own checks and the kernels it starts (which inherit the variable) use ``threads``
+    threads. Two workers whose PyTorch each ran as many threads as there are cores spent a fifth of the
+    sample class's grading time fighting over them."""
+    os.environ["OMP_NUM_THREADS"] = threads
+    torch = sys.modules.get("torch")  # imported by the fork server already: the variable is read too late for it
+    if torch is not None and threads.isdigit() and int(threads) > 0:
+        torch.set_num_threads(int(threads))
+
+
+def _serve(connection, task, limits, threads: int) -> None:
     """A worker: grade what the pipe sends, one submission at a time, until it sends None."""
     from autograder.grade.limits import cap_worker_memory
 
     cap_worker_memory(*limits)  # (the grader is not its parent: the fork server is)
+    _share_cores(threads)
     try:
         _grade_each(connection, task)
     finally:
@@ -111,7 +128,8 @@ def _locally(task, course_root, todo, lost, jobs, limits):
 
     def start() -> _Worker:
         ours, theirs = context.Pipe()
-        process = context.Process(target=_serve, args=(theirs, task, limits), daemon=True, name="grading worker")
+        process = context.Process(target=_serve, args=(theirs, task, limits, threads_per_worker(jobs)), daemon=True,
+                                  name="grading worker")
         process.start()
         theirs.close()
         return _Worker(process, ours)

@@ -169,3 +169,20 @@ def test_a_template_that_fails_half_way_costs_time_not_the_submission(tmp_path, 
     assert run.notebook.cells[0].outputs[0]["text"].strip() == "False"  # started alone
     again = run_cells(tmp_path, "next", "import sys\nprint('torch' in sys.modules)")
     assert again.problem is None and again.notebook.cells[0].outputs[0]["text"].strip() == "True"  # a new template
+
+
+def threads_in_a_kernel(course_root, student, assignment, notebook):
+    run = run_cells(Path(course_root), student, "import os, torch\nprint(os.environ.get('OMP_NUM_THREADS'), torch.get_num_threads())")
+    return {"student": student, "assignment": assignment, "said": run.notebook.cells[0].outputs[0]["text"].split()}
+
+
+def test_a_workers_kernels_run_its_share_of_the_cores(tmp_path, monkeypatch):
+    """The kernel template imported PyTorch before any kernel existed: its kernels must still use the
+    worker's share of the cores, not one thread per core each."""
+    from autograder.grade import scheduling
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    jobs = len(os.sched_getaffinity(0)) + 1  # one thread each, on any machine
+    todo = [(f"s{i}", "ch02", Path("/nowhere")) for i in range(2)]
+    results = list(scheduling.run(threads_in_a_kernel, tmp_path, todo, lambda *a: {"lost": a}, jobs=jobs))
+    assert [r["said"] for r in results] == [["1", "1"], ["1", "1"]], results

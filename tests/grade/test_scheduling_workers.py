@@ -78,3 +78,29 @@ def test_without_cgroups_a_worker_gets_an_address_space_limit():
             "try:\n    bytearray(3 * 2**30)\nexcept MemoryError:\n    print('MemoryError')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout.split("\n")
     assert out[:3] == ["address space of 2 GiB", str(2 * GiB), "MemoryError"], out
+
+
+def report_threads(course_root, student, assignment, notebook):
+    import torch
+
+    return {"student": student, "assignment": assignment, "omp": os.environ.get("OMP_NUM_THREADS"),
+            "torch": torch.get_num_threads()}
+
+
+def test_each_worker_gets_its_share_of_the_cores(monkeypatch):
+    """Workers whose PyTorch each ran one thread per core fought over the cores; each now runs its share."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cores = len(os.sched_getaffinity(0))
+    for jobs in {1, 2, cores + 1}:
+        todo = [(f"s{i}", "ch02", Path("/nowhere")) for i in range(jobs)]
+        results = list(scheduling.run(report_threads, Path("/nowhere"), todo, lost, jobs=jobs, memory=GiB, address=2 * GiB))
+        share = max(1, cores // jobs)
+        assert scheduling.threads_per_worker(jobs) == str(share)
+        assert {(r["omp"], r["torch"]) for r in results} == {(str(share), share)}, (jobs, results)
+
+
+def test_a_users_own_thread_setting_is_kept(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    results = list(scheduling.run(report_threads, Path("/nowhere"), [("s", "ch02", Path("/nowhere"))], lost, jobs=2,
+                                  memory=GiB, address=2 * GiB))
+    assert results[0]["omp"] == "3"
