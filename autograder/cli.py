@@ -462,7 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   "see `dropout-grader deadlines --help`")
     grading = argparse.ArgumentParser(add_help=False)
     grading.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                         help="parallel graders (default: number of cores)")
+                         help="parallel graders (default: number of cores); each uses its share of the cores in "
+                              "OpenMP/BLAS threads unless OMP_NUM_THREADS is set")
     grading.add_argument("--timeout", type=float, default=600, help="seconds allowed per submission (default: 600)")
     grading.add_argument("--cell-timeout", type=int, default=60, help="seconds allowed per cell (default: 60)")
     grading.add_argument("--force", action="store_true", help="grade everything again, changed or not")

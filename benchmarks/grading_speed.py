@@ -1,6 +1,7 @@
 """Grading the sample class: the pipeline (one sandboxed kernel per submission, forked from each
 worker's kernel template with NumPy and PyTorch imported; worker processes in parallel, forked
-from a fork server that imported the grader once, longest notebooks first; submissions rebuilt,
+from a fork server that imported the grader once, each with its share of the cores in threads,
+longest notebooks first; submissions rebuilt,
 verdicts by the trusted checker) vs plain sequential `nbgrader autograde`
 over the same class in one course folder. Same run, same machine; the ratio is what matters,
 and the load averages printed say how busy the machine was meanwhile.
