@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from autograder.course.layout import SAMPLE_CLASS
 from book_pages import HTML, ROOT
 
 pytestmark = pytest.mark.book
@@ -13,7 +14,7 @@ COMMANDS = ["dropout-grader release", "collect", "--roster", "--timestamps", "gr
             "dropout-grader feedback", "--show-hidden", "dropout-grader manual", "manual --import",
             "dropout-grader report", "dropout-grader similarity", "export --roster",
             "dropout-grader deadlines", "course.toml", "dropout-grader desk"]
-SCREENSHOTS = ["feedback.png", "report.png", "similarity.png",
+SCREENSHOTS = ["feedback.png", "report.png", "similarity.png",  # tests/book/guide_screens.py
                "desk_class.png", "desk_written.png", "desk_student.png"]  # tests/desk/desk_screens.py
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -46,3 +47,18 @@ def test_page_shows_the_screenshots(page_html):
         data = target.read_bytes()
         assert len(data) > 1000 and data.startswith(PNG_MAGIC), f"{src} is not a PNG"
         assert data == (ROOT / "_assets" / "guide" / name).read_bytes(), f"{src} is not _assets/guide/{name}"
+
+
+def sample_submissions() -> int:
+    """Students in the sample class as `collect` finds them: a folder each, or one loose notebook at the top
+    (hidden names are skipped, as collect skips them)."""
+    entries = [p for p in SAMPLE_CLASS.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"]
+    return sum(p.is_dir() or p.name.lower().endswith(".ipynb") for p in entries)
+
+
+def test_page_counts_the_sample_class(page_html):
+    # The guide said 20 long after the class grew to 22: the number it states is checked against the class.
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", page_html)).split())
+    stated = re.findall(r"(\d+) notebooks of the shipped sample class", text)
+    assert stated, "instructors.html no longer says how many notebooks the sample class has"
+    assert {int(n) for n in stated} == {sample_submissions()}, (stated, sample_submissions())
