@@ -187,7 +187,9 @@ def cmd_check(args) -> None:
     ensure_python_env()
     if not glob.glob(DEBIAN_PACKAGES["bubblewrap"]) and "--no-sandbox" not in args.check_args:
         apt_install(["bubblewrap"])
-    sys.exit(subprocess.run([BIN / "dropout-grader", "check", *args.check_args], cwd=ROOT, env=tool_env()).returncode)
+    # From the caller's folder: a relative path names the notebook where the student typed it.
+    sys.exit(subprocess.run([BIN / "dropout-grader", "check", *args.check_args], cwd=os.getcwd(),
+                            env=tool_env()).returncode)
 
 
 def cmd_setup(args) -> None:

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from autograder import collect as collect_mod
 from autograder.course.gradebook import Gradebook, default_url
 from autograder.grade.pipeline import grade_all, grade_submission as grade_one
-from autograder.course.layout import ASSIGNMENTS, CHAPTERS, SAMPLE_CLASS, tool_env
+from autograder.course.layout import ASSIGNMENTS, CHAPTERS, REPO, SAMPLE_CLASS, tool_env
 from autograder.release.notebooks import release, student_notebook_for_book
 from autograder.export.grades import export
 from autograder.feedback.pages import feedback
@@ -325,6 +326,15 @@ def test_check_grades_one_notebook_with_the_hidden_tests():
     assert "still a stub" in stub.stdout
     odd = subprocess.run(["dropout-grader", "check", "/nonexistent.ipynb"], env=tool_env(), capture_output=True, text=True)
     assert odd.returncode != 0 and "not a file" in odd.stderr
+
+
+def test_run_py_check_reads_a_relative_path_from_the_callers_folder(tmp_path):
+    """A student in their own folder types `python3 ../course/run.py check mine.ipynb`: that file is graded."""
+    shutil.copy(SAMPLE_CLASS / "carol" / "exercise.ipynb", tmp_path / "mine_ch02.ipynb")
+    run = subprocess.run([sys.executable, str(REPO / "run.py"), "check", "mine_ch02.ipynb"], cwd=tmp_path,
+                         env=tool_env(), capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "ch02: 3 / 6 points" in run.stdout
 
 
 def test_class_report_of_the_sample_class_counts_every_planted_mistake(graded, tmp_path):
