@@ -212,7 +212,8 @@ def gradescope_lines(rows: list[dict], people: dict[str, Identity], infos: dict,
         first, last = split_name(person.name)
         pending = any(w.get("points") is None for w in (row.get("written") or {}).values())
         status = "Missing" if row.get("missing") else "Ungraded" if pending else "Graded"
-        when = info.submitted_at.strftime("%Y-%m-%d %H:%M:%S %z") if info and info.submitted_at else ""
+        # Only a time the LMS or the instructor recorded (or file times the course file trusts), as for lateness.
+        when = info.submitted_at.strftime("%Y-%m-%d %H:%M:%S %z") if trusted_time(policy, info) else ""
         given = {**row["functions"], **(row.get("written") or {})}
         yield ([first, last, person.sis_id or person.lms_ids.get("gradescope", "") or person.student, person.email,
                 "", _number(row_total(row)[0]), _number(marks[row["assignment"]]), status, "", when,

@@ -270,6 +270,8 @@ def test_gradescope_lateness_only_from_a_trusted_time(tmp_path):
     paths, _ = export_all(rows, course, tmp_path / "export", now=NOW)
     lateness = {line["SID"]: line["Lateness (H:M:S)"] for line in dicts(paths["gradescope ch02"])}
     assert lateness == {"ann": "83:01:00", "bob": "", "cat": ""}
+    times = {line["SID"]: line["Submission Time"] for line in dicts(paths["gradescope ch02"])}
+    assert times == {"ann": "2026-10-09 11:00:00 +0200", "bob": "", "cat": ""}  # nor a submission time
     (course / "course.toml").write_text("[due]\nch02 = 2026-10-05T23:59:00+02:00\n[late]\ntrust_file_times = true\n")
     paths, _ = export_all(rows, course, tmp_path / "export", now=NOW)
     assert {line["Lateness (H:M:S)"] for line in dicts(paths["gradescope ch02"])} == {"83:01:00"}
