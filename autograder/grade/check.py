@@ -15,6 +15,7 @@ from autograder.collect import assignments_graded_in, assignments_named
 from autograder.grade.pipeline import grade_submission
 from autograder.course.cells import grade_id, is_written
 from autograder.course.layout import ASSIGNMENTS, SOURCES
+from autograder.manual.written import unanswered
 from autograder.release.notebooks import release
 
 
@@ -96,6 +97,11 @@ def report(result: dict, with_answers: bool = True) -> str:
         lines.append("Every function is still a stub: fill in the cells marked # YOUR CODE HERE.")
     for flag in result.get("flags", []):  # e.g. a notebook repaired before grading
         lines.append(f"Note: {flag}")
-    if with_answers and result.get("written"):
-        lines.append(answers_text(result["assignment"], list(result["written"])))
+    written = result.get("written", {})
+    answered = [q for q, info in written.items() if not unanswered(info.get("answer"))]
+    if with_answers and answered:
+        lines.append(answers_text(result["assignment"], answered))
+    if with_answers and len(answered) < len(written):  # try first, then compare: no model answer for a blank
+        left = ", ".join(q for q in written if q not in answered)
+        lines.append(f"\nNo model answer yet for what you left blank, {left}: write your answer, then check again.")
     return "\n".join(lines)
