@@ -358,12 +358,12 @@ def cmd_report(args) -> None:
     if not rows and not any(Course(_course(args)).submissions()):
         sys.exit("nothing graded or collected yet: run `dropout-grader collect` and `dropout-grader grade` first")
     try:  # the late policy, as export applies it, so the report's scores are the exported ones
-        has_policy = load_policy(_course(args), getattr(args, "course_file", None)) is not None
+        policy = load_policy(_course(args), getattr(args, "course_file", None))
     except CourseFileError as err:
         sys.exit(f"error: {err}")
     out = Path(args.out or _course(args) / "report")
     pages = write_reports(_late_rows(args, rows), _course(args), out, roster=roster, assignments=args.assignments,
-                          has_policy=has_policy, names=names(entries))
+                          policy=policy, names=names(entries))
     print(f"wrote {len(pages)} report page(s) to {out} (start at {out / 'index.html'})")
 
 

@@ -22,7 +22,7 @@ def assert_inert(text: str) -> None:
     markup = Markup(text)
     assert set(markup.tags) <= {"html", "head", "meta", "title", "style", "link", "body", "h1", "h2", "p", "a", "table",
                                 "tr", "th", "td", "code", "pre", "div", "span", "img", "em", "strong", "ul",
-                                "ol", "li", "h3", "h4", "blockquote", "br", "hr", "thead", "tbody"}, markup.tags
+                                "ol", "li", "h3", "h4", "blockquote", "br", "hr", "thead", "tbody", "wbr"}, markup.tags
     assert markup.tags.count("style") == markup.tags.count("html"), "only the page's own stylesheet"
     assert markup.tags.count("link") == markup.tags.count("html"), "only the page's own (empty) icon link"
     for tag, name, value in markup.attrs:

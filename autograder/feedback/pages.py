@@ -14,6 +14,7 @@ from urllib.parse import quote
 from autograder.feedback import notebook_view
 from autograder.export.grades import by_student, late_deduction, row_total
 from autograder.feedback.safe_html import clip, escape, page
+from autograder.report.reasons import without_function
 
 from autograder.course.layout import GRADED_CACHE, Course  # noqa: F401 - GRADED_CACHE re-exported
 REASON_LIMIT = 2_000  # characters of one reason; reasons may quote a student's exception message
@@ -66,12 +67,27 @@ def _released_notebook(course: Path, assignment: str) -> dict | None:
     return notebook_view.load(Course(course).release_notebook(assignment))
 
 
+def _scored_table(item: str, why: str) -> str:
+    """The head of the functions' or the written answers' table: one under the other, they share their column
+    widths (safe_html's table.scored, set by this first row), so that their points line up."""
+    return (f"<table class='scored'><tr><th class='item'>{item}</th><th class='points'>points</th>"
+            f"<th>{why}</th></tr>")
+
+
+def _name(name: str) -> str:
+    """A function's or question's name that may break after an underscore, not mid-word, in a narrow column."""
+    return f"<code>{escape(name).replace('_', '_<wbr>')}</code>"
+
+
 def _function_rows(functions: dict, show_hidden: bool) -> str:
-    """Points and reasons; a student reads the reason that quotes no text their code chose (see verdicts)."""
-    lines = ["<table><tr><th>function</th><th>points</th><th>what to fix</th></tr>"]
+    """Points and reasons; a student reads the reason that quotes no text their code chose (see verdicts).
+
+    A reason starts with its function's name, which the first column gives already: the table leaves it out."""
+    lines = [_scored_table("function", "what to fix")]
     for function, info in sorted(functions.items()):
         lost = info["points"] < info["max_points"]
         reason = info["reason"] if show_hidden else info.get("student_reason", info["reason"])
+        reason = without_function(function, str(reason)) if reason else reason
         what = escape(clip(str(reason), REASON_LIMIT)) if lost else "all checks pass"
         change = info.get("override")
         if change:  # a person's decision (overrides.py): the student reads its reason beside the checker's
@@ -79,7 +95,7 @@ def _function_rows(functions: dict, show_hidden: bool) -> str:
             what = (f"<strong>Points changed by your instructor</strong> (from {escape(was)}): "
                     f"{escape(clip(str(change['reason']), REASON_LIMIT))}"
                     + (f"<br>The checks found: {escape(clip(str(reason), REASON_LIMIT))}" if reason else ""))
-        lines.append(f"<tr><td><code>{escape(function)}</code></td>"
+        lines.append(f"<tr><td>{_name(function)}</td>"
                      f"<td>{escape(notebook_view.points(info['points']))} / "
                      f"{escape(notebook_view.points(info['max_points']))}</td>"
                      f"<td class='{'lost' if lost else ''}'>{what}</td></tr>")
@@ -91,12 +107,12 @@ def _written_rows(written: dict) -> str:
     """Written answers: pending until the instructor grades them, then points and a comment."""
     if not written:
         return ""
-    lines = ["<table><tr><th>written answer</th><th>points</th><th>comment</th></tr>"]
+    lines = [_scored_table("written answer", "comment")]
     for question, info in sorted(written.items()):
         pending = info.get("points") is None
         got = "pending" if pending else notebook_view.points(info["points"])
         comment = "graded by your instructor later" if pending else clip(str(info.get("comment", "")), REASON_LIMIT)
-        lines.append(f"<tr><td><code>{escape(question)}</code></td>"
+        lines.append(f"<tr><td>{_name(question)}</td>"
                      f"<td>{escape(got)} / {escape(notebook_view.points(info['max_points']))}</td>"
                      f"<td>{escape(comment)}</td></tr>")
     lines.append("</table>")

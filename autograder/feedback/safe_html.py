@@ -22,6 +22,10 @@ pre.stderr,pre.error{background:#fff0f0}.lost{color:#a40000}.note{color:#666;fon
 .cell{margin:1rem 0;border-left:3px solid #ddd;padding-left:.6rem}.cell.test{border-color:#3b6ea8}
 .cell.student{border-color:#2e7d32}.label{font-size:.8rem;color:#555;margin:0}
 .banner{background:#fff3cd;border:1px solid #c9a400;padding:.5rem}img{max-width:100%}
+table.scored{table-layout:fixed}.scored .item{width:15rem}.scored .points{width:7.5rem}
+.scored td,.scored th{overflow-wrap:anywhere}
+@media (max-width:32rem){.scored .item{width:27%}.scored .points{width:4.5rem}
+.scored td,.scored th{padding:.3rem .4rem}}
 """.strip()
 
 TEXT_LIMIT = 20_000  # characters of one source or output; enough for any traceback worth reading
@@ -67,6 +71,11 @@ def pre(text: str, css_class: str = "") -> str:
 
 def note(text: str) -> str:
     return f"<p class='note'>{escape(text)}</p>"
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 pair``, ``2 pairs``: a page says what it counted, never "pair(s)"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def data_image(mime: str, base64_data: str) -> str | None:

@@ -21,19 +21,15 @@ from autograder.report import charts
 from autograder.feedback import notebook_view
 from autograder.export.grades import class_wide_flags, flags, late_deduction, own_flags, row_total
 from autograder.feedback.pages import page_stem
+from autograder.course.deadlines import Policy
 from autograder.course.layout import Course
-from autograder.report.reasons import normalise_reason  # noqa: F401 - re-exported: the report's grouping
-from autograder.feedback.safe_html import clip, escape, note, page
+from autograder.report.reasons import normalise_reason, without_function  # noqa: F401 - normalise_reason re-exported
+from autograder.feedback.safe_html import clip, counted, escape, note, page
 from autograder.manual.written import unanswered
 
 GROUPS_SHOWN = 30      # reason groups per page; the rest are counted
 NAMES_SHOWN = 25       # student names per list; the rest are counted
 SLOWEST_SHOWN = 5
-
-
-def _without_function(function: str, reason: str) -> str:
-    prefix = f"{function}: "
-    return reason[len(prefix):] if reason.startswith(prefix) else reason
 
 
 @dataclass
@@ -51,7 +47,7 @@ class ReasonGroup:
     def example(self) -> str:
         """The most common wording in the group, written as 'function: reason'."""
         reason = Counter(self.reasons).most_common(1)[0][0]
-        return f"{self.function}: {_without_function(self.function, reason)}"
+        return f"{self.function}: {without_function(self.function, reason)}"
 
 
 def reason_groups(rows: list[dict]) -> list[ReasonGroup]:
@@ -62,7 +58,7 @@ def reason_groups(rows: list[dict]) -> list[ReasonGroup]:
             if info["points"] >= info["max_points"]:
                 continue
             reason = str(info.get("reason") or "no reason given")
-            key = (function, normalise_reason(_without_function(function, reason)))
+            key = (function, normalise_reason(without_function(function, reason)))
             group = groups.setdefault(key, ReasonGroup(*key))
             group.students.append(row["student"])
             group.reasons.append(reason)
@@ -84,7 +80,7 @@ def missing_and_zeroed(rows: list[dict], roster=(), collected=()) -> list[tuple[
         points, maximum = row_total(row)
         if points > 0 or maximum <= 0:
             continue
-        lost = {f: _without_function(f, str(i.get("reason") or "no reason given")) for f, i in row["functions"].items()}
+        lost = {f: without_function(f, str(i.get("reason") or "no reason given")) for f, i in row["functions"].items()}
         if len(set(map(normalise_reason, lost.values()))) == 1:
             why = [f"all {len(lost)} functions: {next(iter(lost.values()))}"]
         else:
@@ -139,15 +135,18 @@ def _names(names: list[str], who) -> str:
     return escape(shown + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else ""))
 
 
-def _students(n: int) -> str:
-    return f"{n} student{'' if n == 1 else 's'}"
-
-
 def _image(png: bytes, alt: str) -> str:
     return f"<img alt='{escape(alt)}' src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>"
 
 
-def _overview(rows: list[dict], scores: list[float]) -> str:
+def lateness_unknown(assignment: str, policy: Policy | None) -> str | None:
+    """Why no submission of this assignment can be called late (no course file, no due date in it), or None."""
+    if policy is None:
+        return "no course file"
+    return None if assignment in policy.due else f"no due date for {assignment} in the course file"
+
+
+def _overview(rows: list[dict], scores: list[float], unknown: str | None) -> str:
     pending = sum(w.get("points") is None for r in rows for w in (r.get("written") or {}).values())
     penalised = any(late_deduction(r) for r in rows)
     before = percents(rows, before_penalties=True)
@@ -158,16 +157,22 @@ def _overview(rows: list[dict], scores: list[float]) -> str:
     if penalised:
         cells += [("mean score before late penalties", f"{statistics.fmean(before):.0f} %"),
                   ("full marks before late penalties", str(sum(s >= 100 for s in before)))]
-    cells += [("late submissions", str(len(late_rows(rows)))), ("written answers pending", str(pending)),
+    # Without a due date, 0 late would read as "everyone on time": say that nobody knows.
+    late = f"not known: {unknown}" if unknown else str(len(late_rows(rows)))
+    cells += [("late submissions", late), ("written answers pending", str(pending)),
               ("submissions flagged", str(sum(bool(flags(r)) for r in rows)))]
+    scored = "Scores count the automatic tests (with overrides) and the written answers graded so far"
+    pending_note = "a pending answer counts neither for nor against"
+    said = (f"{scored}; {pending_note}. No late penalty was taken: lateness is not known ({unknown})." if unknown
+            else f"{scored}, less late penalties from the course file; {pending_note}.")
     return ("<table>" + "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in cells) + "</table>"
-            + note("Scores count the automatic tests (with overrides) and the written answers graded so far, less "
-                   "late penalties from the course file; a pending answer counts neither for nor against."))
+            + note(said))
 
 
-def _late(rows: list[dict], has_policy: bool, who) -> str:
-    if not has_policy:
-        return note("no course file with due dates (COURSE/course.toml): lateness is not known")
+def _late(rows: list[dict], unknown: str | None, who) -> str:
+    if unknown:
+        return note(f"{unknown}: lateness is not known (due dates go in the [due] table of the course file, "
+                    f"COURSE/course.toml or the one --course-file names)")
     found = late_rows(rows)
     if not found:
         return note("no submission was late")
@@ -186,7 +191,7 @@ def _late(rows: list[dict], has_policy: bool, who) -> str:
 def _distribution(assignment: str, scores: list[float]) -> str:
     if not scores:
         return note("nothing graded yet")
-    png = charts.score_histogram(scores, f"{assignment}: {_students(len(scores))}")
+    png = charts.score_histogram(scores, f"{assignment}: {counted(len(scores), 'student')}")
     return _image(png, f"histogram of {len(scores)} scores")
 
 
@@ -209,10 +214,11 @@ def _reasons(rows: list[dict], who) -> str:
     groups = reason_groups(rows)
     if not groups:
         return note("no point was lost")
-    items = [f"<li><strong>{_students(g.count)}</strong>: {escape(clip(g.example, 600))} "
+    items = [f"<li><strong>{counted(g.count, 'student')}</strong>: {escape(clip(g.example, 600))} "
              f"<span class='label'>({_names(g.students, who)})</span></li>" for g in groups[:GROUPS_SHOWN]]
     rest = groups[GROUPS_SHOWN:]
-    more = note(f"and {len(rest)} more reasons, for {sum(g.count for g in rest)} lost functions in all") if rest else ""
+    lost = sum(g.count for g in rest)
+    more = note(f"and {counted(len(rest), 'more reason')}, for {counted(lost, 'lost function')} in all") if rest else ""
     return ("<p>The same mistake on different inputs is one reason: numbers, quoted values and a student's own "
             "exception text are left out when reasons are compared (the wording shown is the most common one).</p>"
             f"<ol>{''.join(items)}</ol>{more}")
@@ -240,7 +246,7 @@ def _timing(rows: list[dict], who) -> str:
     slowest = ", ".join(f"{who(student)} ({s:.1f} s)" for s, student in timed[:SLOWEST_SHOWN])
     return ("<table>" + "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in cells)
             + f"<tr><th>slowest</th><td>{escape(slowest)}</td></tr></table>"
-            + (note(f"{untimed} submission(s) graded before grading time was kept") if untimed else ""))
+            + (note(f"{counted(untimed, 'submission')} graded before grading time was kept") if untimed else ""))
 
 
 def _written(rows: list[dict], who) -> str:
@@ -284,10 +290,10 @@ def _flags(rows: list[dict], who) -> str:
     return "\n".join(lines) + "</table>"
 
 
-def assignment_page(assignment: str, rows: list[dict], roster=None, collected=(), has_policy: bool = False,
+def assignment_page(assignment: str, rows: list[dict], roster=None, collected=(), policy: Policy | None = None,
                     names: dict[str, str] | None = None) -> str:
     """The report page of one assignment from its gradebook rows (late penalties applied, see
-    course_rows.penalised); ``roster`` lists every student's id; ``has_policy``: a course file was read;
+    export_all.penalised); ``roster`` lists every student's id; ``policy``: the course file read, if any;
     ``names``: roster id -> name, shown as "Name (id)"."""
     from autograder.collect.course_roster import label
 
@@ -297,10 +303,11 @@ def assignment_page(assignment: str, rows: list[dict], roster=None, collected=()
     rows = [r for r in rows if r["assignment"] == assignment]
     scores = percents(rows)
     title = f"Class report: {assignment}"
-    body = [f"<h1>{escape(title)}</h1>", _overview(rows, scores),
+    unknown = lateness_unknown(assignment, policy)
+    body = [f"<h1>{escape(title)}</h1>", _overview(rows, scores, unknown),
             "<h2>Score distribution</h2>", _distribution(assignment, scores),
             "<h2>Points per function</h2>", _functions(assignment, rows),
-            "<h2>Late submissions</h2>", _late(rows, has_policy, who),
+            "<h2>Late submissions</h2>", _late(rows, unknown, who),
             "<h2>Most common reasons for lost points</h2>", _reasons(rows, who),
             "<h2>Missing or zero submissions</h2>", _missing(missing_and_zeroed(rows, roster or (), collected),
                                                              roster is not None, who),
@@ -319,10 +326,10 @@ def _index(entries: list[tuple[str, str, int]]) -> str:
 
 
 def write_reports(rows: list[dict], course: Path, out: Path, roster=None, assignments=None,
-                  has_policy: bool = False, names: dict[str, str] | None = None) -> list[Path]:
+                  policy: Policy | None = None, names: dict[str, str] | None = None) -> list[Path]:
     """One page per assignment (graded or collected) into ``out``, and an index; returns the pages.
 
-    ``rows`` carry their late penalties (course_rows.penalised) when ``has_policy``. ``names``: roster
+    ``rows`` carry the late penalties of ``policy`` (export_all.penalised), the course file read. ``names``: roster
     id -> name (default: the course's roster, if collect recorded one)."""
     from autograder.collect.course_roster import course_names
 
@@ -338,7 +345,7 @@ def write_reports(rows: list[dict], course: Path, out: Path, roster=None, assign
     for assignment in tqdm(names, unit="assignment", desc="report"):
         path = out / f"{page_stem(assignment)}.html"
         # errors="replace": a name with a lone surrogate (from a file name) must not stop the run.
-        path.write_text(assignment_page(assignment, rows, roster, collected[assignment], has_policy, known), encoding="utf-8",
+        path.write_text(assignment_page(assignment, rows, roster, collected[assignment], policy, known), encoding="utf-8",
                         errors="replace")
         pages.append(path)
         entries.append((assignment, path.name, sum(r["assignment"] == assignment for r in rows)))

@@ -23,3 +23,9 @@ def normalise_reason(reason: str) -> str:
     text = _MESSAGE.sub(r"\1: …", text)
     text = _RUN.sub("#", _NUMBER.sub("#", text))
     return _SPACE.sub(" ", text).strip()[:PATTERN_KEPT]
+
+
+def without_function(function: str, reason: str) -> str:
+    """The reason less its leading ``"<function>: "``, for a table whose other column names the function already."""
+    prefix = f"{function}: "
+    return reason[len(prefix):] if reason.startswith(prefix) else reason

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from autograder.export.grades import spreadsheet_safe
-from autograder.feedback.safe_html import escape, note, page
+from autograder.feedback.safe_html import counted, escape, note, page
 from autograder.similarity.compare import Comparison, Document, Pair, matching_regions
 
 CSV_COLUMNS = ["student_a", "student_b", "similarity_a", "similarity_b", "matched_tokens", "name_a", "name_b"]
@@ -69,8 +69,8 @@ def _pair_section(rank: int, pair: Pair, who) -> str:
     regions_a, regions_b = matching_regions(pair)
     count = len(regions_a)
     return (f"<section id='pair-{rank}'><h2>{rank}. {escape(who(pair.a.student))} and {escape(who(pair.b.student))}</h2>"
-            f"<p>{pair.matched_tokens} matching tokens in {count} region(s); a region and its match have "
-            f"the same colour and number (hover over a region to see it).</p>"
+            f"<p>{counted(pair.matched_tokens, 'matching token')} in {counted(count, 'region')}; a region and its "
+            "match have the same colour and number (hover over a region to see it).</p>"
             "<div style='display:grid;grid-template-columns:1fr 1fr;gap:1rem'>"
             f"{_side(pair.a, regions_a, pair.similarity_a, who)}{_side(pair.b, regions_b, pair.similarity_b, who)}"
             "</div></section>")
@@ -89,7 +89,8 @@ def _typical(pairs: list[Pair]) -> str:
         return ""
     scores = sorted(p.score for p in pairs)
     median, high = scores[len(scores) // 2], scores[min(len(scores) - 1, int(len(scores) * 0.9))]
-    return (f"<p>Over all {len(pairs)} pairs the higher of the two shares has median {median:.0%} and "
+    over = "Over the one pair" if len(pairs) == 1 else f"Over all {len(pairs)} pairs"
+    return (f"<p>{over} the higher of the two shares has median {median:.0%} and "
             f"90th percentile {high:.0%}: pairs well above those are the ones to read.</p>")
 
 
@@ -108,7 +109,7 @@ def write_html(comparison: Comparison, path: Path, top: int = TOP, names: dict[s
                  "read two notebooks side by side, not a finding: short exercises leave little room."),
             _typical(comparison.pairs)]
     if shown:
-        body += [f"<h2>The {len(shown)} most similar pair(s)</h2>", _summary_table(shown, who)]
+        body += [f"<h2>The {counted(len(shown), 'most similar pair')}</h2>", _summary_table(shown, who)]
     else:
         body.append("<p>No two students share a run of their own code.</p>")
     if comparison.not_compared:

@@ -251,3 +251,23 @@ def test_csv_cells_cannot_become_formulas(tmp_path):
     summary = json.loads(paths["json"].read_text())  # the JSON is plain data: names as they are
     assert {s["student"] for s in summary} == {"+1-2", "@bob"}
     assert summary[0]["assignments"]["ch02"]["flags"] == ["-cmd"] and paths["plot"].stat().st_size > 1000
+
+
+def test_the_table_gives_a_reason_without_its_function_name_which_sits_beside_it(course, tmp_path):
+    """Only the page's table drops the name: the reason itself, as exports, the kit and `check` give it, keeps it."""
+    own = "vanilla_dropout_forward: the mask is not boolean"
+    other = "vanilla_dropout_forward: fix vanilla_dropout_forward first"  # names another function: kept whole
+    rows = [{**row(reason=own), "functions": {
+        "vanilla_dropout_forward": {"points": 1.0, "max_points": 3, "reason": own},
+        "inverted_dropout_forward": {"points": 0.0, "max_points": 3, "reason": other},
+        "spatial_dropout_forward": {"points": 3.0, "max_points": 3, "reason": "spatial_dropout_forward: wrong shape",
+                                    "autograded_points": 0.0, "override": {"reason": "shape accepted", "points": 3.0,
+                                                                           "by": "me", "at": "now"}}}}]
+    for show_hidden in (False, True):
+        (page,) = feedback(rows, course, tmp_path / f"fb-{show_hidden}", show_hidden=show_hidden)
+        text = page.read_text()
+        assert "<td class='lost'>the mask is not boolean</td>" in text and own not in text
+        assert f"<td class='lost'>{other}</td>" in text
+        assert "shape accepted<br>The checks found: wrong shape</td>" in text
+    with export(rows, tmp_path / "export")["csv"].open() as fh:
+        assert {r["reason"] for r in csv.DictReader(fh)} >= {own, other}

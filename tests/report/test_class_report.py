@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from autograder import cli
-from autograder.report.class_report import missing_and_zeroed, normalise_reason, pending_written, reason_groups
+from autograder.report.class_report import (assignment_page, missing_and_zeroed, normalise_reason, pending_written,
+                                             reason_groups)
 from autograder.course.gradebook import Gradebook
 from inert_html import assert_inert
 
@@ -118,7 +119,7 @@ def test_the_page_is_escaped_inert_and_complete(tmp_path):
     assert html.escape("dan's secret <b>text</b>") in text and "<b>text</b>" not in text
     assert "<td>Zoe Z (zoe)</td><td>no submission</td>" in text and "collected, not graded yet" in text
     assert "all 2 functions: not implemented yet" in text
-    assert "dan (12.5 s), fay (3.0 s)" in text and "5 submission(s) graded before grading time was kept" in text
+    assert "dan (12.5 s), fay (3.0 s)" in text and "5 submissions graded before grading time was kept" in text
     assert "<td>2 of 3</td><td>1</td>" in text  # q1: two pending, one left empty
     assert "reaches for builtins" in text
     assert_inert((course / "report" / "index.html").read_text())
@@ -163,6 +164,30 @@ def test_the_report_applies_the_late_policy_and_lists_late_students(tmp_path):
     assert "<th>mean score before late penalties</th><td>100 %</td>" in text
     assert "<th>full marks before late penalties</th><td>2</td>" in text
     assert "<th>late submissions</th><td>1</td>" in text
+    assert "less late penalties from the course file" in text
     assert "<tr><td>ann</td><td>submitted 3 hours late: -50% (1 day at 50%)</td><td>3</td><td>6 / 6</td>" \
            "<td>3 / 6</td></tr>" in text
     assert "<tr><td>bob</td>" not in text.split("Late submissions")[1].split("<h2>")[0]
+
+
+def _summary_and_late(page: str) -> tuple[str, str]:
+    """The summary table with its note, and the "Late submissions" section."""
+    summary = page.split("<h2>Score distribution</h2>")[0]
+    return summary, page.split("<h2>Late submissions</h2>")[1].split("<h2>")[0]
+
+
+@pytest.mark.parametrize("policy, why", [
+    (None, "no course file"),
+    ("ch03 only", "no due date for ch02 in the course file"),
+])
+def test_without_a_due_date_the_report_says_lateness_is_unknown_not_zero(policy, why):
+    from datetime import datetime, timezone
+
+    from autograder.course.deadlines import Policy
+
+    if policy:
+        policy = Policy(due={"ch03": datetime(2026, 10, 12, 23, 59, tzinfo=timezone.utc)})
+    summary, late = _summary_and_late(assignment_page("ch02", class_rows(), policy=policy))
+    assert f"<th>late submissions</th><td>not known: {why}</td>" in summary
+    assert "penalties from the course file" not in summary and "No late penalty was taken" in summary
+    assert f"{why}" in late and "lateness is not known" in late and "no submission was late" not in late

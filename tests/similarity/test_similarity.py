@@ -487,3 +487,21 @@ def test_help_explains_what_is_compared(capsys):
     assert exit_.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "own code" in text and "released stub" in text and "--min-match" in text and "not a finding" in text
+
+
+def test_counts_on_the_page_agree_with_their_nouns(course, tmp_path):
+    """One pair with one matching region reads "1 pair" and "1 region", never "pair(s)"."""
+    other = tmp_path / "course"
+    shutil.copytree(course / "release", other / "release")
+    released = nbformat.read(Course(other).release_notebook("ch02"), as_version=4)
+    answer = next(c for c in released.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == ANSWERS[0])
+    helper = "def keep_mask(rng, shape, p_drop):\n    kept = rng.random(shape) >= p_drop\n    return kept.astype(float)\n"
+    for student in ("ann", "ben"):  # the same helper, none of the stub's own lines: one run of shared code
+        nb = nbformat.from_dict(released)
+        next(c for c in nb.cells if c.get("id") == answer.get("id")).source = helper
+        _write(other, student, nb)
+    main(["similarity", "--course", str(other), "--assignment", "ch02"])
+    html = (other / "similarity" / "ch02.html").read_text()
+    assert "(s)" not in html
+    assert "<h2>The 1 most similar pair</h2>" in html and "Over the one pair" in html
+    assert re.search(r"<p>\d+ matching tokens in 1 region;", html)
