@@ -88,8 +88,9 @@ def cmd_collect(args) -> None:
         print(line)
     if not got.dry_run:
         _print_time_sources(course, got)
-        students = {s for s, _, _ in got}
-        print(f"collected {len(got)} notebook(s) from {len(students)} student(s) into {course / 'submitted'}")
+        copied = got.copied  # those already there are counted in the "were already in the course" line
+        students = {s for s, _, _ in copied}
+        print(f"collected {len(copied)} notebook(s) from {len(students)} student(s) into {course / 'submitted'}")
         if args.roster:  # the one class list every later verb names students from
             from autograder.collect.course_roster import record
             print(f"class list kept as {record(course, Path(args.roster))}: feedback, report, manual, similarity, "

@@ -58,8 +58,9 @@ class Collected(list):
         Files not collected because of one student's problem, each with what to do.
     unmatched : list of (str, str, str)
         With a roster: files whose LMS person matches no one (file, person, why).
-    missing : list of str
-        Roster ids with no notebook in this collect.
+    missing : dict of str to list of str
+        For each assignment this collect was about (``assignment``, or those of its notebooks): the
+        roster ids with no submission of it in the course once this collect is done (held ones aside).
     not_on_roster : list of str
         Students filed under their LMS name (with ``allow_unmatched``).
     skipped, refused, unidentified :
@@ -85,12 +86,18 @@ class Collected(list):
                  dry_run=False, no_notebook=(), unchanged=()):
         super().__init__(triples)
         self.planned, self.held, self.unmatched = list(planned), list(held), list(unmatched)
-        self.missing, self.not_on_roster = list(missing), list(not_on_roster)
+        self.missing, self.not_on_roster = dict(missing), list(not_on_roster)
         self.skipped, self.refused, self.unidentified = list(skipped), list(refused), list(unidentified)
         self.replaced, self.moved, self.notes = list(replaced), list(moved), list(notes)
         self.grades_moved = list(grades_moved)
         self.no_notebook, self.unchanged = list(no_notebook), list(unchanged)
         self.backup, self.dry_run = backup, dry_run
+
+    @property
+    def copied(self) -> list[tuple[str, str, Path]]:
+        """Those of the triples whose notebook this collect copied in (new or replacing), not found already there."""
+        there = set(self.unchanged)
+        return [t for t in self if (t[0], t[1]) not in there]
 
     @property
     def needs_attention(self) -> bool:
@@ -117,8 +124,8 @@ class Collected(list):
         lines += self._unchanged_lines()
         if self.not_on_roster:
             lines.append(f"not on the roster, filed under their LMS name: {', '.join(self.not_on_roster)}")
-        if self.missing:
-            lines.append(f"no submission from: {', '.join(self.missing)}")
+        lines += [f"no {assignment} submission from: {', '.join(students)}"
+                  for assignment, students in sorted(self.missing.items())]
         return [printable(line) for line in lines]
 
     def _unchanged_lines(self) -> list[str]:
@@ -228,6 +235,19 @@ def _check_picks(picks: set[str], found) -> None:
                            f"held files are listed")
 
 
+def _missing(roster, course: Path, plan: Plan, filing, given: str | None) -> dict[str, list[str]]:
+    """Roster ids without a submission of each assignment this collect was about, once it is done.
+
+    The course's own folders say who has what (an earlier batch counts); a dry run has copied and
+    moved nothing, so what it plans is added. Held students did hand in and are named with the hold.
+    """
+    about = {u.assignment for u in plan.uploads} | ({given} if given else set())
+    have = {(s, a) for s, a, _ in Course(course).submissions()} | set(plan.copies)
+    have |= {(s, a) for _, s, a, _ in filing.moves} | {(h.who, h.assignment) for h in plan.held}
+    missing = {a: sorted(e.id for e in roster if (e.id, a) not in have) for a in sorted(about)}
+    return {a: students for a, students in missing.items() if students}
+
+
 def _plan_lines(plan: Plan, filing) -> list[str]:
     """One line per submission to file, and one per earlier folder to move: what --dry-run prints."""
     lines = [f"move submitted/{folder}/{a} to submitted/{s}/{a}"
@@ -327,8 +347,7 @@ def collect(source: Path, course: Path, assignment: str | None = None, *, roster
         unchanged = [] if dry_run else _already_there(plan, course)
         collected, replaced, moved, backup = ([], [], [], None) if dry_run else carry_out(plan, filing, course,
                                                                                              opened)
-    handed_in = {s for s, _ in plan.copies} | {s for _, s, _ in moved}
-    missing = sorted({e.id for e in roster} - handed_in - {h.who for h in plan.held}) if roster is not None else []
+    missing = _missing(roster, course, plan, filing, assignment) if roster is not None else {}
     return Collected(collected, planned=planned, held=plan.held, unmatched=plan.unmatched, missing=missing,
                      not_on_roster=sorted(set(plan.not_on_roster)), skipped=harvest.skipped, refused=harvest.refused,
                      unidentified=plan.unidentified, replaced=replaced, moved=moved,

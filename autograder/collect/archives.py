@@ -182,6 +182,26 @@ def _unsafe_member(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
+UTF8_NAME_FLAG = 0x800  # general-purpose bit 11: the entry's name is UTF-8
+
+
+def member_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name as its archiver meant it.
+
+    Info-ZIP's ``zip`` and some systems' "compress" menus write UTF-8 names without the UTF-8
+    flag, and ``zipfile`` then reads them as cp437 (``José`` as ``Jos├⌐``): a Moodle folder no
+    longer matches its roster name. cp437 maps every byte, so the raw bytes come back exactly;
+    valid UTF-8 among them is taken as UTF-8 (a cp437 name with accents is almost never valid
+    UTF-8), anything else stays the cp437 it then really is.
+    """
+    if info.flag_bits & UTF8_NAME_FLAG:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except UnicodeError:
+        return info.filename
+
+
 def harvest_zip(source: Path, staging: Path, limits: Limits) -> Harvest:
     _zip_entry_count(source, limits)
     harvest, wanted = Harvest(), []
@@ -194,6 +214,9 @@ def harvest_zip(source: Path, staging: Path, limits: Limits) -> Harvest:
         if len(infos) > limits.members:
             raise CollectError(f"{source} holds {len(infos)} entries, more than the {limits.members} allowed")
         for info in infos:
+            # Here, once, so that the safety checks, the messages and the plan all read the same name;
+            # zipfile checks each local header against ``orig_filename``, which stays as it was read.
+            info.filename = member_name(info)
             parts = tuple(p for p in info.filename.replace("\\", "/").split("/") if p not in ("", "."))
             unsafe = _unsafe_member(info)
             if unsafe:

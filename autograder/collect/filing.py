@@ -39,6 +39,7 @@ class Filing:
     grades_move: set = field(default_factory=set)  # (earlier folder, student, assignment) whose gradebook row moves too
     replaces: dict = field(default_factory=dict)  # (student, assignment) -> why, shown in the report
     info: dict = field(default_factory=dict)      # (student, assignment) -> SubmissionInfo to write
+    followed: dict = field(default_factory=dict)  # (earlier folder, assignment) -> names recorded there for its LMS id
 
 
 def sha256(path: Path) -> str | None:
@@ -104,7 +105,7 @@ def check(plan: Plan, course: Path, roster, gradebook=lambda: None) -> Filing:
     filing = Filing()
     earlier = earlier_folders(course)
     if roster is None:
-        _follow_renamed_people(plan, course, earlier)
+        _follow_renamed_people(plan, course, earlier, filing)
     _symbolic_links(plan, course)
     _case_clashes(plan, earlier)
     if roster is not None:
@@ -120,6 +121,7 @@ def check(plan: Plan, course: Path, roster, gradebook=lambda: None) -> Filing:
         if current is not None and current != u.found.sha256:
             filing.replaces[key] = _replacing(plan, key, u, before)
         filing.info[key] = record(u, plan.matched_by.get(u.person, ""))
+    _followed_notes(plan, filing)
     return filing
 
 
@@ -179,29 +181,30 @@ def _case_clashes(plan: Plan, earlier: dict[str, str]) -> None:
 COURSE_WIDE_IDS = ("canvas", "blackboard", "gradescope")
 
 
-def _folders_of_lms_people(course: Path, earlier: dict[str, str]) -> dict[tuple[str, str], set[str]]:
-    """(LMS, id) -> the earlier folders whose submissions that LMS person sent."""
+def _folders_of_lms_people(course: Path, earlier: dict[str, str]) -> dict[tuple[str, str], dict[str, set[str]]]:
+    """(LMS, id) -> the earlier folders whose submissions that LMS person sent -> the names recorded with them."""
     found = {}
     for folder in earlier.values():
         for sub in (_submitted(course) / folder).iterdir():
             info = submission_info.read(course, folder, sub.name) if sub.is_dir() and not sub.is_symlink() else None
             if info and info.lms in COURSE_WIDE_IDS and info.lms_id and not info.lms_id.startswith("anon_"):
-                found.setdefault((info.lms, info.lms_id.casefold()), set()).add(folder)
+                names = found.setdefault((info.lms, info.lms_id.casefold()), {}).setdefault(folder, set())
+                names.update({info.name} - {""})
     return found
 
 
-def _follow_renamed_people(plan: Plan, course: Path, earlier: dict[str, str]) -> None:
-    """Without a roster, a person is filed under their LMS name and id; when the LMS name changed since an
-    earlier collect (a student renamed in Canvas), the same LMS id goes to the same folder, not a second one."""
+def _follow_renamed_people(plan: Plan, course: Path, earlier: dict[str, str], filing: Filing) -> None:
+    """Without a roster, a person is filed under their LMS name and id; one whose earlier submissions sit in
+    another folder (a student renamed in Canvas since, or filed under a roster id) goes there, not to a second one."""
     people = None
     for (student, assignment), u in sorted(plan.copies.items()):
         if student.casefold() in earlier or u.person.lms not in COURSE_WIDE_IDS or u.person.anonymous:
             continue
         people = _folders_of_lms_people(course, earlier) if people is None else people
-        folders = people.get((u.person.lms, u.person.lms_id.casefold()), set())
+        folders = people.get((u.person.lms, u.person.lms_id.casefold()), {})
         if len(folders) != 1:
             continue
-        folder = next(iter(folders))
+        (folder, names), = folders.items()
         del plan.copies[student, assignment]
         if (folder, assignment) in plan.copies:
             plan.hold(student, assignment, [u], f"is {u.person.shown}, whose earlier submissions are in "
@@ -209,8 +212,19 @@ def _follow_renamed_people(plan: Plan, course: Path, earlier: dict[str, str]) ->
                       "collect with a roster, or --pick one")
             continue
         plan.copies[folder, assignment] = u
-        plan.notes.append(f"{u.found.name}: filed in submitted/{folder}, beside that {u.person.lms} person's earlier "
-                          f"submissions (their LMS name is now {u.person.label})")
+        filing.followed[folder, assignment] = names
+
+
+def _followed_notes(plan: Plan, filing: Filing) -> None:
+    """Why a file went to an earlier folder, once it is sure to be filed there (a held one is not)."""
+    for key, names in sorted(filing.followed.items()):
+        if key not in filing.info:
+            continue
+        u, name = plan.copies[key], filing.info[key].name
+        lms, was = u.person.lms, ", ".join(sorted(names))
+        renamed = f"; their LMS name was {was}, now {name}" if name and names and name not in names else ""
+        plan.notes.append(f"{u.found.name}: filed in submitted/{key[0]}, beside that {lms} person's earlier "
+                          f"submissions (same {lms} id {u.person.lms_id}{renamed})")
 
 
 def _recorded_person(folder: str, info: SubmissionInfo) -> Person:

@@ -353,6 +353,7 @@ def build(claimed: list, given: str | None, roster: RosterIndex | None, *, allow
           picks: set[str], latest: bool, plan: Plan) -> Plan:
     uploads = [Upload(item, person, claim, assignment, export)
                for item, claim, assignment, export in assign(claimed, given, plan) for person in claim.people]
+    plan.uploads = uploads
     kept = identify(uploads, roster, allow_unmatched, plan)
     choose(kept, picks, latest, plan)
     return plan
