@@ -108,10 +108,11 @@ def _comment(row: dict) -> str:
     """One line for an LMS comment box: the total and what lost points, by function."""
     from autograder.export.grades import row_total
     from autograder.feedback.notebook_view import points
+    from autograder.report.reasons import without_function
 
     got, top = row_total(row)
-    lost = [f"{f}: {i.get('student_reason', i['reason'])}" for f, i in sorted(row["functions"].items())
-            if i["points"] < i["max_points"]]
+    lost = [f"{f}: {without_function(f, i.get('student_reason', i['reason']))}" for f, i in sorted(row["functions"].items())
+            if i["points"] < i["max_points"]]  # (a checker's reason often starts with the function's name already)
     return f"{points(got)} / {points(top)}" + (" — " + "; ".join(lost) if lost else " — all checks pass")
 
 

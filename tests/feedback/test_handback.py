@@ -103,6 +103,15 @@ def test_canvas_and_plain_bundles_name_folders_name_and_id_with_a_comments_sheet
     assert sheet[1]["name"].startswith("'=") and sheet[1]["comment"].startswith("1 / 3 — ")
 
 
+def test_a_comment_names_each_function_once(course, tmp_path):
+    """The checker's reasons start with the function's name; the comment must not say it twice."""
+    reason = "vanilla_dropout_forward: the mask is not boolean"
+    (bundle,) = handback([row("s1", reason=reason)], course, tmp_path / "out")
+    with zipfile.ZipFile(bundle.path) as archive:
+        (line,) = csv.DictReader(io.StringIO(archive.read("comments.csv").decode()))
+    assert line["comment"] == "1 / 3 — vanilla_dropout_forward: the mask is not boolean"
+
+
 @pytest.mark.parametrize("name", ["../../etc/passwd", "..", ".hidden", "a\x00b\x1bc\u202ed", "~tmp", "x" * 300,
                                   "a/b\\c:d", "e\u0301"])
 def test_a_name_is_one_safe_path_part(name):
