@@ -184,6 +184,7 @@ def cmd_export(args) -> None:
             totals = {r["student"]: (r["student_total"], r["student_max"]) for r in csv.DictReader(fh)
                       if r["student_total"]}  # not the lines that speak for a whole assignment
         width = max(len(s) for s in totals)
+        print(f"each student's total ({paths['csv'].name}'s student_total / student_max):")
         for student, (total, maximum) in totals.items():
             print(f"  {student:<{width}}  {float(total):5.1f} / {float(maximum):g}")
 
@@ -258,9 +259,13 @@ def cmd_deadlines(args) -> None:
     print(f"{path}: valid")
     for assignment, due in sorted(policy.due.items()):
         print(f"  {assignment} due {show_time(due)}")
-    print(f"  late: -{late.per_day:.0%} per started day after {late.grace_minutes:g} minute(s) of grace, "
-          f"{'at most' if late.after_max == 'cap' else 'no points past'} {late.max:.0%}"
-          f"{'; file times trusted' if late.trust_file_times else ''}")
+    if late.per_day:
+        print(f"  late: -{late.per_day:.0%} per started day after {late.grace_minutes:g} minute(s) of grace, "
+              f"{'at most' if late.after_max == 'cap' else 'no points past'} {late.max:.0%}"
+              f"{'; file times trusted' if late.trust_file_times else ''}")
+    else:
+        print("  late: no penalty (the course file sets no [late] per_day); lateness is still shown"
+              f"{'; file times trusted' if late.trust_file_times else ''}")
     students = set()
     counts = {"on time": 0, "late": 0, "unknown time": 0}
     for student, assignment, _ in Course(course).submissions():
@@ -473,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "cannot run)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("release", parents=[common, _choose("also these (default: all)")],
+    p = sub.add_parser("release", parents=[common, _choose("the same as naming them (the two add up)")],
                        help="generate student notebooks from the solutions",
                        description="Build nbgrader source notebooks from solutions/exercises and generate the student versions.")
     p.add_argument("named", nargs="*", metavar="ASSIGNMENT",
@@ -669,7 +674,11 @@ def build_parser() -> argparse.ArgumentParser:
                               "  dropout-grader override ann ch02 inverted_dropout_forward --remove --reason \"set by "
                               "mistake\"\n  dropout-grader override --import overrides.csv\n"
                               "  dropout-grader override --list",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       usage="%(prog)s STUDENT ASSIGNMENT FUNCTION POINTS --reason WHY [--by WHO]\n"
+                             "       %(prog)s STUDENT ASSIGNMENT FUNCTION --remove --reason WHY\n"
+                             "       %(prog)s --import CSV [CSV ...] | --list | --log | --sheet CSV\n"
+                             "       (each with [--course COURSE] [--db DB]; --list and --sheet with [--assignment A ...])")
     p.add_argument("target", nargs="*", metavar="STUDENT ASSIGNMENT FUNCTION [POINTS]",
                    help="the student (as in COURSE/submitted), the assignment, the graded function and the new "
                         "points (0 to the function's maximum); without POINTS with --remove")

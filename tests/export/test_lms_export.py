@@ -250,6 +250,11 @@ def test_export_and_deadlines_commands(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ann/ch02: submitted 2 days 31 minutes late: -30% (3 days at 10%)" in out
     assert "extensions name students with no submission" in out and "annn" in out
+    assert "late: -10% per started day" in out
+    (course / "course.toml").write_text("[due]\nch02 = 2026-10-05T23:59:00+02:00\n")  # dates, no penalty
+    cli.main(["deadlines", "--course", str(course)])
+    out = capsys.readouterr().out
+    assert "late: no penalty" in out and "-0%" not in out
     (course / "course.toml").write_text("[late]\nper_day = -1\n")
     with pytest.raises(SystemExit, match="line 2: late.per_day: -1 is negative"):
         cli.main(["export", "--course", str(course)])
