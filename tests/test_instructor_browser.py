@@ -7,7 +7,9 @@ Chromium from localhost: it must load nothing that fails, log no error, decode e
 import functools
 import http.server
 import shutil
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +22,8 @@ from autograder.release.notebooks import release
 from autograder.feedback.pages import feedback
 from autograder.similarity.compare import compare
 from autograder.similarity.report_pages import write as write_similarity
-from test_book_browser import AXE, CHROMIUM, FLAGS, QuietHandler
+sys.path.insert(0, str(Path(__file__).resolve().parent / "book"))  # when run alone, as the full run does
+from test_book_browser import AXE, CHROMIUM, FLAGS, QuietHandler  # noqa: E402
 
 STUDENTS = ("alice", "bob", "carol", "dave", "erin")
 
