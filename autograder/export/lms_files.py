@@ -19,7 +19,8 @@ participant number, the Gradescope SID and email); the roster's ids come first.
   one from another assignment; rows without one are listed as a warning.
   Moodle reads a worksheet's grade on the assignment's own scale ("Maximum grade", 100 by
   default), not on ours: the grades are scaled to ``scale`` (``export --moodle-scale`` or
-  course.toml's ``[moodle] max``) when given, else written as raw points with a warning.
+  course.toml's ``[moodle] max``) when given, else written as raw points with a warning. Its
+  "Feedback comments" are ``comments.lms_comment``, the one the hand-back's comments.csv carries too.
 - ``gradescope_<assignment>.csv``: Gradescope's assignment scores layout, one column per question
   (here: per function and written answer). Lateness is filled in only from a submission time an
   LMS or the instructor recorded (``deadlines.TRUSTED_SOURCES``; file times only with
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from autograder.export.comments import amount, lms_comment
 from autograder.export.missing_rows import full_marks
 from autograder.course.deadlines import FILE_TIME_SOURCES, TRUSTED_SOURCES, Policy, due_date
 from autograder.export.grades import by_student, row_total, spreadsheet_safe
@@ -124,21 +126,6 @@ def _moodle_date(moment: datetime | None) -> str:
     return moment.astimezone().strftime(MOODLE_DATE) if moment else ""
 
 
-def _comment(row: dict) -> str:
-    """What Moodle shows the student beside the grade: only what changes the grade beyond the tests (overrides,
-    with their reasons; the late penalty; written answers still to grade)."""
-    if row.get("missing"):
-        return "no submission"
-    parts = [f"{function}: points changed by your instructor: {info['override']['reason']}"
-             for function, info in sorted(row["functions"].items()) if info.get("override")]
-    penalty = row.get("late_penalty")
-    if penalty is not None and penalty.fraction:
-        parts.append(f"late penalty: {penalty.reason}")
-    if any(w.get("points") is None for w in (row.get("written") or {}).values()):
-        parts.append("written answers not graded yet")
-    return "; ".join(parts)
-
-
 def moodle_participant(person: Identity, info) -> str:
     """The participant number of one submission: the one Moodle wrote with it, else the roster's moodle_id."""
     if info is not None and info.lms == "moodle" and info.lms_id:
@@ -155,13 +142,14 @@ def moodle_lines(rows: list[dict], people: dict[str, Identity], infos: dict, now
         person = people[row["student"]]
         info = infos.get((row["student"], row["assignment"]))
         participant = moodle_participant(person, info)
-        points, full = row_total(row)[0], marks[row["assignment"]]
-        if scale:
-            points, full = (points / full * scale if full else 0.0), scale
+        raw, full = row_total(row)[0], marks[row["assignment"]]
+        points = (raw / full * scale if full else 0.0) if scale else raw
+        grade, maximum = f"{points:.2f}", f"{scale if scale else full:.2f}"
+        # The comment's total is the Grade column's, and the points it was scaled from, which the rest counts in.
+        total = f"{grade} / {maximum}" + (f" ({amount(raw)} of {amount(full)} points)" if scale else "")
         yield [MOODLE_PARTICIPANT + participant if participant else "", person.name, person.email,
-               "No submission" if row.get("missing") else "Submitted for grading",
-               f"{points:.2f}", f"{full:.2f}", "Yes",
-               _moodle_date(info.submitted_at if info else None), _moodle_date(now), _comment(row)]
+               "No submission" if row.get("missing") else "Submitted for grading", grade, maximum, "Yes",
+               _moodle_date(info.submitted_at if info else None), _moodle_date(now), lms_comment(row, total)]
 
 
 def split_name(name: str) -> tuple[str, str]:

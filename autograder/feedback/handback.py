@@ -26,12 +26,15 @@ roster, never from a file name a student chose; every name goes through :func:`p
 - ``folders``: ``Name (id)``, or the id alone without a roster, and ``comments.csv``.
 
 ``auto`` (the default) takes, per assignment, the LMS collect recorded for every submission of
-it, else ``folders``.
+it, else ``folders``. A zip that would hold nobody (no one of the assignment has a Moodle
+participant number) is refused, and then no zip is written; the comment of ``comments.csv`` is
+``export.comments.lms_comment``, the one Moodle's grading worksheet carries.
 """
 from __future__ import annotations
 
 import csv
 import io
+import os
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -104,16 +107,43 @@ def folder_name(lms: str, student: str, name: str, info, entry) -> tuple[str | N
     return (f"{shown} ({label})" if label and label != shown else shown), lms_id
 
 
-def _comment(row: dict) -> str:
-    """One line for an LMS comment box: the total and what lost points, by function."""
+def _plan(assignment: str, mine: list[dict], course: Path, out: Path, lms: str, entries: dict,
+          known: dict[str, str]) -> tuple[Bundle, list]:
+    """Who goes in one assignment's zip, under which folder, and the comments.csv lines (None for Moodle)."""
+    from autograder.export.comments import lms_comment
     from autograder.export.grades import row_total
-    from autograder.feedback.notebook_view import points
-    from autograder.report.reasons import without_function
 
-    got, top = row_total(row)
-    lost = [f"{f}: {without_function(f, i.get('student_reason', i['reason']))}" for f, i in sorted(row["functions"].items())
-            if i["points"] < i["max_points"]]  # (a checker's reason often starts with the function's name already)
-    return f"{points(got)} / {points(top)}" + (" — " + "; ".join(lost) if lost else " — all checks pass")
+    infos = {r["student"]: submission_info.read(course, r["student"], assignment) for r in mine}
+    chosen = _lms_of(infos) if lms == "auto" else lms
+    bundle = Bundle(assignment, chosen, out / f"{assignment}_{chosen}.zip")
+    comments, used = [], set()
+    for row in sorted(mine, key=lambda r: r["student"]):
+        student = row["student"]
+        folder, lms_id = folder_name(chosen, student, known.get(student, ""), infos[student], entries.get(student))
+        if folder is None:
+            bundle.left_out.append((student, lms_id))
+            continue
+        if folder.casefold() in used:  # two people of one name and no id to tell them apart
+            folder = f"{folder} ({path_part(student)})"
+        used.add(folder.casefold())
+        bundle.folders[student] = folder
+        got, top = row_total(row)
+        comments.append([student, known.get(student, ""), lms_id, got, top, folder, lms_comment(row)])
+    return bundle, comments if chosen != "moodle" else None
+
+
+def _nobody_in(empty: list[Bundle]) -> str:
+    """Why no zip was written: per empty bundle, who was left out and why (each reason once)."""
+    lines = []
+    for bundle in empty:
+        by_reason: dict[str, list[str]] = {}
+        for student, why in bundle.left_out:
+            by_reason.setdefault(why, []).append(student)
+        for why, students in by_reason.items():
+            more = f" and {len(students) - 10} more" if len(students) > 10 else ""
+            lines.append(f"{bundle.assignment} ({bundle.lms}): {', '.join(students[:10])}{more}: {why}")
+    return ("nothing was written: no student could be put in " + ", ".join(b.path.name for b in empty)
+            + ":\n  " + "\n  ".join(lines) + "\n  (`--lms folders` names the folders by name and id instead)")
 
 
 def handback(rows: list[dict], course: Path, out: Path, lms: str = "auto", roster=None,
@@ -121,62 +151,62 @@ def handback(rows: list[dict], course: Path, out: Path, lms: str = "auto", roste
     """One zip per assignment in ``out`` (``<assignment>_<lms>.zip``); returns what each holds.
 
     ``rows``: the gradebook rows with late penalties applied, as feedback shows them. ``roster``:
-    the class list's entries (their LMS id columns and names), or None. Raises HandbackError for an
-    unknown ``lms``.
+    the class list's entries (their LMS id columns and names), or None. Raises HandbackError, with
+    nothing written, for an unknown ``lms`` or when a zip would hold nobody (no one of an assignment
+    has a Moodle participant number, say). The zips are written all or none: each is made under
+    another name first and renamed once every one is made, so a failure leaves the last run's zips.
     """
     from autograder.collect.course_roster import names as roster_names
-    from autograder.export.grades import row_total
-    from autograder.feedback.pages import feedback, page_stems
 
     if lms not in LMS_CHOICES:
         raise HandbackError(f"unknown LMS {lms!r}; choose one of {', '.join(LMS_CHOICES)}")
     course, out = Path(course), Path(out)
     entries = {e.id: e for e in roster or ()}
     known = roster_names(roster or ()) if names is None else names
-    graded = [r for r in rows if not r.get("missing")]
-    bundles = []
-    for assignment in sorted({r["assignment"] for r in graded}):
-        mine = [r for r in graded if r["assignment"] == assignment]
-        infos = {r["student"]: submission_info.read(course, r["student"], assignment) for r in mine}
-        chosen = _lms_of(infos) if lms == "auto" else lms
-        bundle = Bundle(assignment, chosen, out / f"{assignment}_{chosen}.zip")
-        with tempfile.TemporaryDirectory(prefix="dropout-handback-") as tmp:
-            pages = Path(tmp)
-            feedback(mine, course, pages, show_hidden=False, names=known)
-            stems = page_stems({r["student"] for r in mine})
-            comments, used = [], set()
-            for row in sorted(mine, key=lambda r: r["student"]):
-                student = row["student"]
-                folder, lms_id = folder_name(chosen, student, known.get(student, ""), infos[student],
-                                             entries.get(student))
-                if folder is None:
-                    bundle.left_out.append((student, lms_id))
-                    continue
-                if folder.casefold() in used:  # two people of one name and no id to tell them apart
-                    folder = f"{folder} ({path_part(student)})"
-                used.add(folder.casefold())
-                bundle.folders[student] = folder
-                got, top = row_total(row)
-                comments.append([student, known.get(student, ""), lms_id, got, top, folder, _comment(row)])
-            _write_zip(bundle, pages, stems, comments if chosen != "moodle" else None)
-        bundles.append(bundle)
-    return bundles
+    by_assignment: dict[str, list[dict]] = {}
+    for row in rows:
+        if not row.get("missing"):
+            by_assignment.setdefault(row["assignment"], []).append(row)
+    plans = [(*_plan(a, mine, course, out, lms, entries, known), mine) for a, mine in sorted(by_assignment.items())]
+    empty = [bundle for bundle, _, _ in plans if not bundle.folders]
+    if empty:
+        raise HandbackError(_nobody_in(empty))
+    staged = []
+    try:
+        for bundle, comments, mine in plans:
+            part = bundle.path.with_name(f".handback-{os.getpid()}-{bundle.path.name}")
+            _write_zip(bundle, part, mine, course, known, comments)
+            staged.append((part, bundle.path))
+        for part, final in staged:
+            os.replace(part, final)
+    finally:
+        for part, _ in staged:
+            part.unlink(missing_ok=True)  # only those a failure left unrenamed are still there
+    return [bundle for bundle, _, _ in plans]
 
 
-def _write_zip(bundle: Bundle, pages: Path, stems: dict[str, str], comments: list | None) -> None:
-    """The zip, through a new file and a rename: never half a bundle under the final name."""
-    def fill(fh) -> None:
-        with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as archive:
-            for student, folder in sorted(bundle.folders.items()):
-                stem = stems[student]
-                archive.write(pages / f"{stem}.html", f"{folder}/{stem}.html")
-                for page in sorted((pages / stem).glob("*.html")) if (pages / stem).is_dir() else ():
-                    archive.write(page, f"{folder}/{stem}/{page.name}")
-            if comments is not None:
-                archive.writestr(COMMENTS, _comments_csv(comments))
+def _write_zip(bundle: Bundle, target: Path, mine: list[dict], course: Path, known: dict[str, str],
+               comments: list | None) -> None:
+    """The zip of one bundle's pages (rendered here, student view) into ``target``, through a new file."""
+    from autograder.feedback.pages import feedback, page_stems
 
-    bundle.path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(bundle.path, fill, prefix=".handback")
+    with tempfile.TemporaryDirectory(prefix="dropout-handback-") as tmp:
+        pages = Path(tmp)
+        feedback(mine, course, pages, show_hidden=False, names=known)
+        stems = page_stems({r["student"] for r in mine})
+
+        def fill(fh) -> None:
+            with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as archive:
+                for student, folder in sorted(bundle.folders.items()):
+                    stem = stems[student]
+                    archive.write(pages / f"{stem}.html", f"{folder}/{stem}.html")
+                    for page in sorted((pages / stem).glob("*.html")) if (pages / stem).is_dir() else ():
+                        archive.write(page, f"{folder}/{stem}/{page.name}")
+                if comments is not None:
+                    archive.writestr(COMMENTS, _comments_csv(comments))
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, fill, prefix=".handback")
 
 
 def _comments_csv(lines: list[list]) -> str:

@@ -224,9 +224,16 @@ def test_the_lms_files_carry_the_penalised_score_and_the_lateness(tmp_path):
     assert read(paths["canvas"])[2][5] == "3"
     moodle, = dicts(paths["moodle ch02"])
     assert moodle["Grade"] == "3.00" and moodle["Feedback comments"] == \
-        "late penalty: submitted 2 hours late: -25% (1 day at 25%)"
+        "3.00 / 4.00 — late penalty -1 point: submitted 2 hours late: -25% (1 day at 25%); all checks pass"
     gradescope, = dicts(paths["gradescope ch02"])
     assert gradescope["Total Score"] == "3" and gradescope["Lateness (H:M:S)"] == "02:00:30"
+
+
+def test_a_scaled_moodle_comment_gives_the_grade_column_and_the_points_it_was_scaled_from(tmp_path):
+    paths, _ = export_all([row("ann")], tmp_path / "course", tmp_path / "export", now=NOW, moodle_scale=100)
+    moodle, = dicts(paths["moodle ch02"])
+    assert (moodle["Grade"], moodle["Maximum Grade"]) == ("75.00", "100.00")
+    assert moodle["Feedback comments"] == "75.00 / 100.00 (3 of 4 points) — f_one: lost"
 
 
 # --- the command line ------------------------------------------------------------------------------------

@@ -112,6 +112,34 @@ def test_a_comment_names_each_function_once(course, tmp_path):
     assert line["comment"] == "1 / 3 — vanilla_dropout_forward: the mask is not boolean"
 
 
+def test_the_comment_accounts_for_the_total_as_moodles_worksheet_does(course, tmp_path):
+    """Late penalty, an override, written answers: comments.csv and Moodle's worksheet say the same after the total."""
+    from autograder.course.deadlines import Penalty
+    from autograder.export.export_all import export_all
+
+    inverted = {"points": 2.0, "max_points": 3, "autograded_points": 0.0,
+                "reason": "inverted_dropout_forward: kept units were multiplied by 1",
+                "override": {"points": 2.0, "reason": "partial credit: the scaling is right", "by": "prof", "at": "x"}}
+    functions = {"vanilla_dropout_forward": {"points": 3.0, "max_points": 3, "reason": ""},
+                 "inverted_dropout_forward": inverted}
+    written = {"q_a": {"points": 2.75, "max_points": 3, "comment": "good"}, "q_b": {"points": None, "max_points": 2}}
+    graded = row("s1", score=5.0, max_score=6.0, functions=functions, written=written,
+                 late_penalty=Penalty(0.1, 1, "submitted 3 hours late: -10% (1 day at 10%)"))
+    account = ("late penalty -0.775 points: submitted 3 hours late: -10% (1 day at 10%); inverted_dropout_forward: "
+               "2 / 3, changed by your instructor: partial credit: the scaling is right; q_a: 2.75 / 3 (good); "
+               "written answers not graded yet (q_b)")
+    (bundle,) = handback([graded], course, tmp_path / "out")
+    with zipfile.ZipFile(bundle.path) as archive:
+        (line,) = csv.DictReader(io.StringIO(archive.read("comments.csv").decode()))
+    assert (line["points"], line["max_points"]) == ("6.975", "9.0")
+    assert line["comment"] == f"6.975 / 9 — {account}"
+    record(course, "s1", lms="moodle", lms_id="1001")
+    paths, _ = export_all([graded], course, tmp_path / "export", allow_pending=True)
+    with paths["moodle ch02"].open(newline="", encoding="utf-8") as fh:
+        (moodle,) = csv.DictReader(fh)
+    assert moodle["Feedback comments"] == f"{moodle['Grade']} / {moodle['Maximum Grade']} — {account}"
+
+
 @pytest.mark.parametrize("name", ["../../etc/passwd", "..", ".hidden", "a\x00b\x1bc\u202ed", "~tmp", "x" * 300,
                                   "a/b\\c:d", "e\u0301"])
 def test_a_name_is_one_safe_path_part(name):
@@ -132,6 +160,46 @@ def test_hostile_names_never_leave_their_folder_in_the_zip(course, tmp_path):
         archive.extractall(tmp_path / "unpacked")
     assert all(p.resolve().is_relative_to((tmp_path / "unpacked").resolve())
                for p in (tmp_path / "unpacked").rglob("*"))
+
+
+def test_a_zip_nobody_could_be_put_in_is_refused_and_nothing_is_written(course, tmp_path):
+    """No one has a participant number for ch03: no empty ch03_moodle.zip, and no ch02 zip either (all or none)."""
+    record(course, "s1", lms="moodle", lms_id="1001")
+    rows = [row("s1"), row("s1", assignment="ch03"), row("s2", assignment="ch03")]
+    with pytest.raises(HandbackError, match=r"(?s)nothing was written.*ch03_moodle\.zip.*ch03 \(moodle\): s1, s2: "
+                                            "no Moodle participant number"):
+        handback(rows, course, tmp_path / "out", lms="moodle")
+    assert not (tmp_path / "out").exists()
+    (bundle,) = handback(rows[:1], course, tmp_path / "out", lms="moodle")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ch02_moodle.zip"]
+
+
+def test_the_command_that_refuses_leaves_no_zip_in_the_course(course, capsys):
+    Gradebook(default_url(course)).record(row("s1"))
+    with pytest.raises(SystemExit, match="nothing was written"):
+        main(["handback", "--course", str(course), "--lms", "moodle"])
+    assert not (course / "handback").exists()
+
+
+def test_a_failed_handback_leaves_the_last_runs_zips_and_no_part_of_its_own(course, tmp_path, monkeypatch):
+    from autograder.feedback import pages
+
+    (first,) = handback([row("s1")], course, tmp_path / "out", lms="folders")
+    before = first.path.read_bytes()
+    made = []
+
+    def failing(rows, *args, **kwargs):
+        made.append(rows[0]["assignment"])
+        if len(made) == 2:
+            raise OSError("disk full")
+        return real(rows, *args, **kwargs)
+
+    real = pages.feedback
+    monkeypatch.setattr(pages, "feedback", failing)
+    with pytest.raises(OSError, match="disk full"):
+        handback([row("s1", reason="changed"), row("s1", assignment="ch03")], course, tmp_path / "out", lms="folders")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ch02_folders.zip"]
+    assert first.path.read_bytes() == before
 
 
 def test_an_unknown_lms_is_refused(course, tmp_path):

@@ -186,7 +186,9 @@ def test_exports_and_feedback_show_the_override_and_its_reason(book, tmp_path):
         assert next(r for r in csv.DictReader(fh) if r["SID"] == "bob")["Total Score"] == "1"
     with lms["moodle ch02"].open(newline="") as fh:
         comment = next(r for r in csv.DictReader(fh) if r["Full name"] == "bob")["Feedback comments"]
-    assert comment == "vanilla_dropout_forward: points changed by your instructor: copied from <ann>"
+    assert comment == ("1.00 / 6.00 — vanilla_dropout_forward: 0 / 3, changed by your instructor: copied from <ann>; "
+                       "inverted_dropout_forward: kept units were multiplied by 1; with p_drop=0.25 they must be "
+                       "scaled by 1.333")
     from autograder.report.class_report import assignment_page
     report = assignment_page("ch02", rows)
     assert "<td>3 → 0</td>" in report and "copied from &lt;ann&gt;" in report
