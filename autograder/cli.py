@@ -114,6 +114,7 @@ def cmd_grade(args) -> None:
                        scheduler=getattr(args, "scheduler", None), isolate=not args.no_sandbox,
                        cell_timeout=getattr(args, "cell_timeout", 60), security=_security(args))
     print(f"graded {counts['graded']} submission(s); {counts['unchanged']} unchanged since last time were kept")
+    not_graded = counts.get("not_graded", [])
     # Each of these is recorded with its reason (zero points); the rest of the class is graded as usual.
     stopped = counts.get("stopped", [])
     if stopped:
@@ -121,6 +122,17 @@ def cmd_grade(args) -> None:
               "(`grade --force` grades them again):")
         for student, assignment, reason in stopped:
             print(f"  {student}/{assignment}: {reason}")
+    if not_graded:
+        # No kernel came up: the set-up's fault, never the student's; nothing recorded, so the next run retries.
+        reasons = sorted({reason for _, _, reason in not_graded})
+        print(f"{len(not_graded)} submission(s) were NOT graded: the grader could not start a kernel for them, so "
+              "nothing was recorded (their earlier grades, if any, stand). Fix the cause and run `grade` again:",
+              file=sys.stderr)
+        for reason in reasons[:5]:
+            print(f"  {reason}", file=sys.stderr)
+        print("  students: " + ", ".join(f"{s}/{a}" for s, a, _ in not_graded[:20])
+              + (f" and {len(not_graded) - 20} more" if len(not_graded) > 20 else ""), file=sys.stderr)
+        sys.exit(1)
 
 
 def _security(args):
@@ -295,6 +307,9 @@ def cmd_check(args) -> None:
         result = check(Path(args.notebook), _one_assignment(args, "which exercise"), isolate=not args.no_sandbox)
     except CheckError as err:
         sys.exit(f"error: {err}")
+    if result.get("not_graded"):
+        sys.exit(f"error: {result['not_graded']}: this says nothing about your notebook; see that the set-up works "
+                 "(`python3 run.py setup`), or try --no-sandbox where bubblewrap cannot run")
     print(report(result))
 
 

@@ -34,6 +34,8 @@ def regrade(course_root: Path, gradebook, student: str, assignment: str, isolate
     result = None
     for result in scheduling.run(task, course.root, [(student, assignment, notebook)],
                                  functools.partial(pipeline.lost_submission, course), jobs=1):
+        if result.get("not_graded"):  # no kernel came up: the row stays as it was
+            raise RegradeError(f"{student}/{assignment} was not regraded: {result['not_graded']}; its grade is unchanged")
         gradebook.record(result)
     if result is None:
         raise RegradeError(f"the grader returned nothing for {student}/{assignment}")

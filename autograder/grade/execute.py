@@ -213,6 +213,7 @@ class Execution:
     notebook: nbformat.NotebookNode   # the cells as run, outputs included
     problem: str | None               # why the run ended early (kernel died, notebook over time), or None
     seconds: float
+    started: bool = True              # False: no kernel came up, so none of the student's code ran (the grader's problem)
 
 
 def _manager_class(kernel_dir: Path, template: dict | None = None):
@@ -394,6 +395,7 @@ def execute(notebook: nbformat.NotebookNode, scratch: Path, cell_timeout: int = 
     deadline = start + notebook_timeout
     problem = None
     overtime = threading.Event()
+    ready = threading.Event()  # the kernel answered: from here on, what goes wrong may be the notebook's doing
     cgroups = ""
 
     def stop_overtime():
@@ -407,7 +409,7 @@ def execute(notebook: nbformat.NotebookNode, scratch: Path, cell_timeout: int = 
         timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True, raise_on_iopub_timeout=False,
         timeout_func=lambda cell: max(1, min(cell_timeout, int(deadline - time.monotonic()) + 1)),
         startup_timeout=60, shutdown_kernel="immediate", kernel_name="python3", store_widget_state=False,
-        on_notebook_start=lambda **_: _lock(kernel_dir),
+        on_notebook_start=lambda **_: (ready.set(), _lock(kernel_dir)),
         kernel_manager_class=_manager_class(kernel_dir, request))
     environment = {}
     if isolate:
@@ -445,4 +447,4 @@ def execute(notebook: nbformat.NotebookNode, scratch: Path, cell_timeout: int = 
         kernel_dir.with_suffix(".stderr").unlink(missing_ok=True)
     if overtime.is_set():
         problem = f"the notebook ran longer than {notebook_timeout:.0f} s in all and was stopped"
-    return Execution(trim_outputs(notebook), problem, time.monotonic() - start)
+    return Execution(trim_outputs(notebook), problem, time.monotonic() - start, started=ready.is_set())

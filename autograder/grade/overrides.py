@@ -120,9 +120,12 @@ def _points(value) -> str:
 
 
 def describe(event: dict) -> str:
-    """One line of the audit log."""
-    what = (f"set to {_points(event['points'])} / {_points(event['max_points'])} (was {_points(event['old_points'])})"
-            if event["action"] == "set" else f"removed (back to {_points(event['old_points'])})")
+    """One line of the audit log. A removal names the autograded points it goes back to (and the overridden ones it
+    leaves): ``old_points`` is what was shown before the change, the override's own points."""
+    of = f" / {_points(event['max_points'])}"
+    what = (f"set to {_points(event['points'])}{of} (was {_points(event['old_points'])})" if event["action"] == "set"
+            else f"removed: back to the autograded {_points(event['autograded_points'])}{of} "
+                 f"(was {_points(event['old_points'])})")
     return (f"{event['at']} {event['author']}: {event['student']}/{event['assignment']}/{event['function']} "
             f"{what}: {event['reason']}")
 

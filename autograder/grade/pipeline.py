@@ -130,6 +130,8 @@ def grade_submission(course_root: Path, student: str, assignment: str, notebook:
         with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch:
             run = execute(runnable, Path(scratch), cell_timeout=cell_timeout, notebook_timeout=timeout,
                           isolate=isolate, hide=_hidden_folders(course))
+        if not run.started:  # before any of the student's code: nothing to grade, and not theirs to lose
+            return not_graded(student, assignment, digest, points, run.problem, time.monotonic() - started)
         functions = score.score(assignment, points, run.notebook, run.problem, cell_timeout, judge, seed)
         written = score.written_answers(screened.notebook, released)
     except Exception as err:  # noqa: BLE001 - one submission's trouble is that submission's reason
@@ -143,6 +145,18 @@ def grade_submission(course_root: Path, student: str, assignment: str, notebook:
         keep.unlink(missing_ok=True)
         flags.append(f"the executed notebook could not be kept for feedback ({type(err).__name__})")
     return _result(student, assignment, digest, functions, flags, time.monotonic() - started, written)
+
+
+NOT_GRADED = "not graded: the grader could not start a kernel for it"
+
+
+def not_graded(student, assignment, digest, points, problem, seconds=0.0) -> dict:
+    """A submission whose kernel never came up (a broken set-up, an overloaded machine): its result says so
+    under ``not_graded``, and callers record nothing for it, so the next run grades it again."""
+    reason = f"{NOT_GRADED} ({problem})" if problem else NOT_GRADED
+    result = _result(student, assignment, digest, score.zero(points, reason), flags=[reason], seconds=seconds)
+    result["not_graded"] = reason
+    return result
 
 
 def _keep(notebook: nbformat.NotebookNode, target: Path) -> None:
@@ -196,7 +210,8 @@ def grade_all(course_root: Path, gradebook, jobs: int = 2, timeout: float = 600,
               scheduler: str | None = None, isolate: bool = True, cell_timeout: int = 60,
               security=None, worker_memory: int = WORKER_MEMORY_LIMIT,
               worker_address: int = WORKER_ADDRESS_LIMIT) -> dict:
-    """Grade what is new or changed; returns counts and the submissions that stopped a worker.
+    """Grade what is new or changed; returns counts, the submissions that stopped a worker (recorded with
+    their reason) and those no kernel could be started for (``not_graded``: nothing recorded).
 
     Safe to stop and start again. ``scheduler`` (a Dask distributed address) grades on a cluster
     whose workers see the course folder at the same path; ``security`` is a
@@ -215,11 +230,15 @@ def grade_all(course_root: Path, gradebook, jobs: int = 2, timeout: float = 600,
     remove_stale_cgroups()
     todo, skipped = pending(course, gradebook, force)
     task = functools.partial(grade_submission, timeout=timeout, cell_timeout=cell_timeout, isolate=isolate)
-    stopped = []
+    stopped, not_started = [], []
     for result in scheduling.run(task, course.root, todo, functools.partial(lost_submission, course), jobs=jobs,
                                  scheduler=scheduler, security=security, memory=worker_memory,
                                  address=worker_address, cost=expected.estimator(gradebook)):
+        if result.get("not_graded"):  # recorded as nothing: an earlier grade stays, and the next run tries again
+            not_started.append((result["student"], result["assignment"], result["not_graded"]))
+            continue
         gradebook.record(result)
         if result.get("stopped"):
             stopped.append((result["student"], result["assignment"], result["stopped"]))
-    return {"graded": len(todo), "unchanged": skipped, "stopped": stopped}
+    return {"graded": len(todo) - len(not_started), "unchanged": skipped, "stopped": stopped,
+            "not_graded": not_started}

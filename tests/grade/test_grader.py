@@ -93,7 +93,7 @@ def test_points_follow_the_source_notebooks(graded):
 
 def test_grading_again_is_idempotent_and_identical(graded):
     course, book = graded["course"], graded["book"]
-    assert grade_all(course, book, jobs=2) == {"graded": 0, "unchanged": len(STUDENTS), "stopped": []}
+    assert grade_all(course, book, jobs=2) == {"graded": 0, "unchanged": len(STUDENTS), "stopped": [], "not_graded": []}
     for student in ("alice", "carol", "ken"):
         assignment = STUDENTS[student][0]
         notebook = course / "submitted" / student / assignment / "exercise.ipynb"

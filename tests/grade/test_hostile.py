@@ -165,13 +165,13 @@ def test_honest_students_are_graded_as_usual(hostile):
 def test_every_submission_graded_once_and_the_gradebook_adds_up(hostile):
     rows = hostile["book"].rows()
     assert sorted(r["student"] for r in rows) == sorted([*EXPECTED, *map(safe_id, HONEST)])
-    assert hostile["counts"] == {"graded": len(rows), "unchanged": 0, "stopped": []}
+    assert hostile["counts"] == {"graded": len(rows), "unchanged": 0, "stopped": [], "not_graded": []}
     for row in rows:
         assert row["score"] == sum(i["points"] for i in row["functions"].values())
         assert row["max_score"] == sum(i["max_points"] for i in row["functions"].values()) >= sum(FULL.values())
         assert set(FULL) <= set(row["functions"])
     assert grade_all(hostile["course"], hostile["book"], jobs=2, cell_timeout=CELL_TIMEOUT) == {
-        "graded": 0, "unchanged": len(rows), "stopped": []}
+        "graded": 0, "unchanged": len(rows), "stopped": [], "not_graded": []}
 
 
 def test_no_submitted_file_changed_and_nothing_escaped(hostile):

@@ -212,7 +212,11 @@ def test_the_override_command(book, tmp_path, capsys):
               "--reason", "oops"])
     cli.main(["override", "--course", str(course), "--log"])
     out = capsys.readouterr().out
-    assert "removed (back to 3): oops" in out and "set to 3 / 3" in out
+    # Removing goes back to the checker's 1 point, not to the 3 the override gave.
+    assert out.count("removed: back to the autograded 1 / 3 (was 3): oops") == 2 and "set to 3 / 3 (was 1)" in out
+    assert "removed (back to" not in out
+    cli.main(["override", "--course", str(course), "--list"])
+    assert capsys.readouterr().out == "no overrides\n"
 
 
 def test_on_postgresql_too(tmp_path):
