@@ -10,8 +10,9 @@ Matching, first that finds anyone:
 
 1. the LMS id against that LMS's column;
 2. an email the LMS wrote (Gradescope) against ``email``;
-3. where the roster has no column for that LMS: a Blackboard login or Gradescope SID against
-   ``id`` or the part of ``email`` before the ``@``, and a hand-made folder's name likewise;
+3. a Blackboard login or Gradescope SID against ``id`` or the part of ``email`` before the ``@``
+   of the entries with no id of that LMS (its column absent, or the entry's cell empty), and a
+   hand-made folder's name likewise: an entry that has another id of that LMS is someone else;
 4. names, normalised (case, accents, punctuation, spacing) in every order of their words, so
    "Seán O'Brien", "O'Brien, Seán" and Canvas's ``obrienseán`` are one name; not when every entry
    of that name has another id in that LMS's column (namesakes).
@@ -156,8 +157,10 @@ class RosterIndex:
             return Match(frozenset(self.emails[person.email.casefold()]), "email")
         handle = person.lms_id if person.lms in ("blackboard", "gradescope") else ""
         handle = person.label if person.lms == "plain" else handle
-        if handle and not self.has_column(person.lms) and handle.casefold() in self.handles:
-            return Match(frozenset(self.handles[handle.casefold()]), "id or email login")
+        # Entry by entry, not column by column: an empty cell is an entry the column says nothing about.
+        found = {i for i in self.handles.get(handle.casefold(), ()) if not self.by_id[i].lms_id(person.lms)}
+        if handle and found:
+            return Match(frozenset(found), "id or email login")
         found = set().union(*(self.by_name.get(form, set()) for n in person.names for form in name_forms(n)))
         if all(self._someone_else(i, person) for i in found):
             return NO_MATCH  # only namesakes: the roster gives each of them another id in this LMS

@@ -406,6 +406,18 @@ def test_a_roster_blackboard_login_may_hold_an_underscore(tmp_path):
     assert info(tmp_path / "course", "u7", "ch04").matched_by == "blackboard_login"
 
 
+def test_a_roster_line_with_an_empty_blackboard_login_is_matched_by_its_email_login(tmp_path):
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name,email,blackboard_login\nu7,John Smith,js@uni.edu,john_smith\n"
+                      "u8,Kai Muller,kmuller@uni.edu,\n")
+    lms = export(tmp_path / "lms", {
+        "HW_ch04_john_smith_attempt_2026-10-12-20-00-00_ch04.ipynb": notebook("ch04", "john"),
+        "HW_ch04_kmuller_attempt_2026-10-12-21-00-00_ch04.ipynb": notebook("ch04", "kai")})
+    got = collect(lms, tmp_path / "course", roster=roster)
+    assert pairs(got) == [("u7", "ch04"), ("u8", "ch04")]
+    assert info(tmp_path / "course", "u8", "ch04").matched_by == "id or email login"
+
+
 # --- archive layout ---------------------------------------------------------------------------------------
 
 def test_an_export_wrapped_in_two_folders_is_unwrapped_and_not_taken_for_one_student(tmp_path, roster):

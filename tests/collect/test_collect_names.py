@@ -12,7 +12,7 @@ import pytest
 
 from autograder.collect import NAMING_STYLES, CollectError, name_forms, naming_style, read_roster
 from autograder.collect.lms_names import claim_file, claim_folder, gradescope_claim
-from autograder.collect.roster import RosterEntry, RosterIndex
+from autograder.collect.roster import Match, RosterEntry, RosterIndex
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -161,6 +161,28 @@ def test_a_login_matches_an_id_or_email_login_only_without_an_lms_column():
     with_column = RosterIndex([entry("s1", "Ann Smith", "asmith@x.edu", blackboard_login="as77")])
     assert not with_column.match(Person("blackboard", "asmith", "asmith")).ids
     assert with_column.match(Person("blackboard", "as77", "as77")).how == "blackboard_login"
+
+
+@pytest.mark.parametrize("lms,column", [("blackboard", "blackboard_login"), ("gradescope", "gradescope_sid")])
+def test_an_empty_lms_id_cell_matches_by_id_or_email_login_as_if_the_column_were_absent(tmp_path, lms, column):
+    """A class list where some have the LMS id and others' cells are empty: the empty ones still match as before."""
+    from autograder.collect import Person
+    (tmp_path / "roster.csv").write_text(f"id,name,email,{column}\ns1,Ann Smith,asmith@x.edu,as77\n"
+                                         f"s2,Bo Lee,blee@x.edu,\ns3,Cy Young,cyoung@x.edu,\n")
+    index = RosterIndex(read_roster(tmp_path / "roster.csv"))
+    assert index.match(Person(lms, "blee", "blee")) == Match(frozenset({"s2"}), "id or email login")
+    assert index.match(Person(lms, "s3", "s3")).ids == {"s3"}
+    assert index.match(Person(lms, "as77", "as77")).how == column
+    # A non-empty id that differs is another person, even with ann's email login.
+    assert not index.match(Person(lms, "asmith", "asmith")).ids
+
+
+@pytest.mark.parametrize("lms,column", [("canvas", "canvas_id"), ("moodle", "moodle_id")])
+def test_an_empty_canvas_or_moodle_cell_leaves_the_name_to_match(lms, column):
+    from autograder.collect import Person
+    index = RosterIndex([entry("s1", "Ann Smith", "a@x.edu", **{column: "101"}), entry("s2", "Bo Lee", "b@x.edu")])
+    assert index.match(Person(lms, "102", "leebo_102", ("leebo",))) == Match(frozenset({"s2"}), "name")
+    assert not index.match(Person(lms, "102", "smithann_102", ("smithann",))).ids  # ann's number is 101
 
 
 @pytest.mark.parametrize("text,words", [
