@@ -238,7 +238,10 @@ def write_lms_files(rows: list[dict], out: Path, people: dict[str, Identity], in
         part = _file_part(assignment)
         paths[f"moodle {assignment}"] = _write(out / f"moodle_{part}.csv",
                                                moodle_lines(of_assignment, people, infos, now, scales.get(assignment)))
-        if assignment not in scales:
+        unknown = sorted(r["student"] for r in of_assignment
+                         if not moodle_participant(people[r["student"]], infos.get((r["student"], assignment))))
+        on_moodle = len(unknown) < len(of_assignment)  # no one with a participant number: the class is not on Moodle
+        if assignment not in scales and on_moodle:
             full = _number(full_marks(rows, assignment))
             warnings.append(f"moodle_{part}.csv: grades are raw points out of {full}, but Moodle reads them on the "
                             f"assignment's own maximum grade (100 by default): set that to {full} in Moodle, or "
@@ -246,9 +249,7 @@ def write_lms_files(rows: list[dict], out: Path, people: dict[str, Identity], in
                             f"{{ {assignment} = 100 }}")
         paths[f"gradescope {assignment}"] = _write(out / f"gradescope_{part}.csv",
                                                    gradescope_lines(of_assignment, people, infos, policy))
-        unknown = sorted(r["student"] for r in of_assignment
-                         if not moodle_participant(people[r["student"]], infos.get((r["student"], assignment))))
-        if unknown and len(unknown) < len(of_assignment):  # all unknown: the class is simply not on Moodle
+        if unknown and on_moodle:
             warnings.append(f"moodle_{part}.csv: no Moodle participant number for {', '.join(unknown)}; "
                             f"Moodle will skip their rows (collect them from Moodle's download to record it)")
     return paths, warnings

@@ -294,6 +294,10 @@ def test_moodle_worksheet_is_scaled_to_moodles_maximum_or_warned(tmp_path):
     course.mkdir()
     rows = [row("ann", score=3.0), row("ann", "ch03", 5.0, 6.0)]
     paths, warnings = export_all(rows, course, tmp_path / "export", now=NOW)
+    assert not any("raw points" in w for w in warnings)  # no one came from Moodle: no note about Moodle's scale
+    for assignment in ("ch02", "ch03"):
+        record(course, "ann", assignment, lms="moodle", lms_id="1001")
+    paths, warnings = export_all(rows, course, tmp_path / "export", now=NOW)
     assert dicts(paths["moodle ch02"])[0]["Grade"] == "3.00"
     assert any("moodle_ch02.csv: grades are raw points out of 4" in w and "--moodle-scale 100" in w for w in warnings)
     paths, warnings = export_all(rows, course, tmp_path / "export", now=NOW, moodle_scale=100)
