@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 
 from autograder.collect.errors import CollectError
+from autograder.course.submission_info import GRADESCOPE_FOLDER
 
 GRADESCOPE_METADATA = "submission_metadata.yml"
 MAX_ID_LENGTH = 80
@@ -66,7 +67,7 @@ NAMING_STYLES = (
     # The title is the instructor's and may hold "_"; the first "_<login>_attempt_<time>_" ends the prefix.
     _style("blackboard", "file", rf"(?P<title>.+?)_(?P<login>[^_]+)_attempt_(?P<stamp>{STAMP})_",
            "Dropout ch02_asmith_attempt_2024-01-01-10-00-00_exercise.ipynb"),
-    _style("gradescope", "folder", r"submission_(?P<submission>\d+)", "submission_123456"),
+    _style("gradescope", "folder", GRADESCOPE_FOLDER, "submission_123456"),
     _style("plain", "folder", r"(?P<name>.+)", "alice"),
     _style("plain", "file", r"(?P<name>[^_]+)_", "Sybil_ch02_exercise (1).ipynb"),
 )

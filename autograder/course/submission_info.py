@@ -18,6 +18,7 @@ time is the file's own) and ``file-mtime`` (the file's own time, which an LMS ma
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +29,8 @@ from autograder.course.layout import ASSIGNMENTS, Course
 from autograder.course.csv_input import read_table
 
 SOURCES = ("timestamps.csv", "gradescope", "blackboard", "canvas-late-marker", "file-mtime")
+# The folder Gradescope's export gives each submission; collect's naming styles read it with this pattern too.
+GRADESCOPE_FOLDER = r"submission_(?P<submission>\d+)"
 MAX_BYTES = 64 * 1024  # a sidecar is a few hundred bytes; anything larger was not written by collect
 
 
@@ -44,6 +47,17 @@ class SubmissionInfo:
     order: str = ""         # the LMS's order of submissions, "<kind>:<value>" (Canvas attachment id, Blackboard attempt, ...)
     matched_by: str = ""    # how the roster matched the LMS's person (canvas_id, email, name, ...), "" without a roster
     time_note: str = ""     # why a time the LMS wrote was not used (e.g. no LMS time zone set)
+
+    @property
+    def gradescope_submission(self) -> str:
+        """Gradescope's submission id, from the folder the file came in ("" for another LMS or none recorded).
+
+        The first such folder of the path is Gradescope's; one further down is the student's own.
+        """
+        if self.lms != "gradescope":
+            return ""
+        found = (re.fullmatch(GRADESCOPE_FOLDER, part) for part in self.export_file.split("/"))
+        return next((m["submission"] for m in found if m), "")
 
     def to_json(self) -> str:
         data = asdict(self)

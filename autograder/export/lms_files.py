@@ -22,7 +22,8 @@ participant number, the Gradescope SID and email); the roster's ids come first.
   course.toml's ``[moodle] max``) when given, else written as raw points with a warning. Its
   "Feedback comments" are ``comments.lms_comment``, the one the hand-back's comments.csv carries too.
 - ``gradescope_<assignment>.csv``: Gradescope's assignment scores layout, one column per question
-  (here: per function and written answer). Lateness is filled in only from a submission time an
+  (here: per function and written answer, in the notebook's order). ``Submission ID`` is Gradescope's, from
+  the ``submission_<id>`` folder collect recorded; ``Submission Time`` is in UTC. Lateness is filled in only from a submission time an
   LMS or the instructor recorded (``deadlines.TRUSTED_SOURCES``; file times only with
   ``trust_file_times``): a file's own time can be days off.
 """
@@ -31,7 +32,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from autograder.export.comments import amount, lms_comment
@@ -47,6 +48,7 @@ MOODLE_PARTICIPANT = "Participant "
 MOODLE_DATE = "%A, %d %B %Y, %I:%M %p"  # Moodle's strftimedatetime; its importer reads it with strtotime()
 GRADESCOPE_COLUMNS = ["First Name", "Last Name", "SID", "Email", "Sections", "Total Score", "Max Points", "Status",
                       "Submission ID", "Submission Time", "Lateness (H:M:S)", "View Count", "Submission Count"]
+GRADESCOPE_TIME = "%Y-%m-%d %H:%M:%S %z"
 
 
 @dataclass(frozen=True)
@@ -180,13 +182,23 @@ def _lateness(policy: Policy | None, row: dict, info) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def _notebook_order(assignment: str) -> list[str]:
+    from autograder.release.sources import graded_order  # parses the exercise source: only when needed
+    try:
+        return graded_order(assignment)
+    except (FileNotFoundError, ValueError):  # no source for it (an assignment of another course file)
+        return []
+
+
 def _questions(rows: list[dict]) -> list[tuple[str, float]]:
-    """Every function and written answer of the assignment, with its points, in a fixed order."""
+    """Every function and written answer of the assignment, with its points, in the notebook's order (any the
+    notebook no longer has after those, by name)."""
     maxima = {}
     for row in rows:
         for name, info in {**row["functions"], **(row.get("written") or {})}.items():
             maxima[name] = max(maxima.get(name, 0.0), float(info["max_points"]))
-    return sorted(maxima.items())
+    place = {name: n for n, name in enumerate(_notebook_order(rows[0]["assignment"]) if rows else ())}
+    return sorted(maxima.items(), key=lambda item: (place.get(item[0], len(place)), item[0]))
 
 
 def gradescope_lines(rows: list[dict], people: dict[str, Identity], infos: dict, policy: Policy | None = None):
@@ -201,10 +213,12 @@ def gradescope_lines(rows: list[dict], people: dict[str, Identity], infos: dict,
         pending = any(w.get("points") is None for w in (row.get("written") or {}).values())
         status = "Missing" if row.get("missing") else "Ungraded" if pending else "Graded"
         # Only a time the LMS or the instructor recorded (or file times the course file trusts), as for lateness.
-        when = info.submitted_at.strftime("%Y-%m-%d %H:%M:%S %z") if trusted_time(policy, info) else ""
+        # In UTC: one offset for the whole file, whichever LMS or time zone each time came from.
+        when = info.submitted_at.astimezone(timezone.utc).strftime(GRADESCOPE_TIME) if trusted_time(policy, info) else ""
         given = {**row["functions"], **(row.get("written") or {})}
         yield ([first, last, person.sis_id or person.lms_ids.get("gradescope", "") or person.student, person.email,
-                "", _number(row_total(row)[0]), _number(marks[row["assignment"]]), status, "", when,
+                "", _number(row_total(row)[0]), _number(marks[row["assignment"]]), status,
+                info.gradescope_submission if info else "", when,
                 _lateness(policy, row, info), "", ""]
                + [_number(given[name]["points"]) if name in given and given[name].get("points") is not None else ""
                   for name, _ in questions])

@@ -76,9 +76,19 @@ def write_sources(course: Path, assignments) -> list[Path]:
 
 
 @functools.lru_cache(maxsize=None)
-def _points(assignment: str, written: bool) -> tuple[tuple[str, int], ...]:
+def _graded(assignment: str) -> tuple[tuple[str, int, bool], ...]:
+    """(grade id, points, written) of every graded cell, in the notebook's order."""
     nb = source_notebook(SOURCES / f"{assignment}.md", written_answers=True)
-    return tuple((grade_id(c), nbgrader_meta(c)["points"]) for c in nb.cells if is_grade(c) and is_written(c) == written)
+    return tuple((grade_id(c), nbgrader_meta(c)["points"], is_written(c)) for c in nb.cells if is_grade(c))
+
+
+def _points(assignment: str, written: bool) -> tuple[tuple[str, int], ...]:
+    return tuple((name, points) for name, points, is_answer in _graded(assignment) if is_answer == written)
+
+
+def graded_order(assignment: str) -> list[str]:
+    """The grade ids of the functions and written answers, as a student meets them in the notebook."""
+    return [name for name, _, _ in _graded(assignment)]
 
 
 def points_by_function(assignment: str) -> dict[str, int]:

@@ -283,7 +283,7 @@ def test_gradescope_lateness_only_from_a_trusted_time(tmp_path):
     lateness = {line["SID"]: line["Lateness (H:M:S)"] for line in dicts(paths["gradescope ch02"])}
     assert lateness == {"ann": "83:01:00", "bob": "", "cat": ""}
     times = {line["SID"]: line["Submission Time"] for line in dicts(paths["gradescope ch02"])}
-    assert times == {"ann": "2026-10-09 11:00:00 +0200", "bob": "", "cat": ""}  # nor a submission time
+    assert times == {"ann": "2026-10-09 09:00:00 +0000", "bob": "", "cat": ""}  # nor a submission time
     (course / "course.toml").write_text("[due]\nch02 = 2026-10-05T23:59:00+02:00\n[late]\ntrust_file_times = true\n")
     paths, _ = export_all(rows, course, tmp_path / "export", now=NOW)
     assert {line["Lateness (H:M:S)"] for line in dicts(paths["gradescope ch02"])} == {"83:01:00"}
@@ -341,3 +341,48 @@ def test_a_flag_every_submission_shares_is_said_once(tmp_path):
     assert len(said) == 1 and said[0]["student"] == "(every submission)" and said[0]["assignment"] == "ch02"
     assert {line["flags"] for line in lines if line["student"] == "bob"} == {"reaches for builtins"}
     assert {line["flags"] for line in lines if line["student"] == "ann"} == {""}
+
+
+# --- the Gradescope file: its submission ids, one offset, the notebook's order ----------------------------
+
+def test_gradescope_file_gives_the_submission_id_collect_recorded(tmp_path):
+    """Gradescope names each submission's folder ``submission_<id>``; collect keeps that path as export_file."""
+    course = tmp_path / "course"
+    record(course, "ann", "ch02", lms="gradescope", lms_id="S1", export_file="export/submission_271828/exercise.ipynb")
+    record(course, "bob", "ch02", lms="moodle", lms_id="1001", export_file="Bob_1001_assignsubmission_file_x.ipynb")
+    record(course, "cat", "ch02", lms="gradescope", lms_id="S3", export_file="submission_9/a/submission_8/x.ipynb")
+    paths, _ = export_all([row("ann"), row("bob"), row("cat"), row("dan")], course, tmp_path / "export", now=NOW)
+    ids = {line["SID"]: line["Submission ID"] for line in dicts(paths["gradescope ch02"])}
+    assert ids == {"S1": "271828", "bob": "", "S3": "9", "dan": ""}  # without a roster the SID is Gradescope's
+
+
+def test_gradescope_submission_times_are_all_in_utc(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "course.toml").write_text("[due]\nch02 = 2026-10-05T23:59:00+02:00\n")
+    record(course, "ann", "ch02", submitted_at=datetime(2026, 10, 5, 20, 0, tzinfo=timezone.utc), source="gradescope")
+    record(course, "bob", "ch02", submitted_at=datetime(2026, 10, 5, 20, 0, tzinfo=timezone(timedelta(hours=-4))),
+           source="timestamps.csv")
+    paths, _ = export_all([row("ann"), row("bob")], course, tmp_path / "export", now=NOW)
+    times = {line["SID"]: line["Submission Time"] for line in dicts(paths["gradescope ch02"])}
+    assert times == {"ann": "2026-10-05 20:00:00 +0000", "bob": "2026-10-06 00:00:00 +0000"}
+
+
+def test_gradescope_questions_follow_the_notebook(tmp_path):
+    """ch02's graded cells in the order the released notebook has them, written answers among them; a name the
+    notebook no longer has goes last."""
+    functions = {name: {"points": 1.0, "max_points": points, "reason": ""}
+                 for name, points in sorted(points_by_function("ch02").items())}
+    functions["zz_retired"] = {"points": 0.0, "max_points": 1, "reason": ""}
+    written = {name: {"points": 1.0, "max_points": points, "answer": "so"}
+               for name, points in sorted(written_points("ch02").items())}
+    graded = {**functions, **written}
+    course = tmp_path / "course"
+    course.mkdir()
+    paths, _ = export_all([row("ann", functions=functions, written=written)], course, tmp_path / "export", now=NOW)
+    header = read(paths["gradescope ch02"])[0][len(GRADESCOPE_HEADER):]
+    names = [re.fullmatch(r"\d+: (\S+) \(.*\)", column).group(1) for column in header]
+    source = (Path(__file__).parents[2] / "solutions" / "exercises" / "ch02.md").read_text(encoding="utf-8")
+    in_source = sorted((source.index(f":{name}:"), name) for name in graded if f":{name}:" in source)
+    assert names == [name for _, name in in_source] + ["zz_retired"]
+    assert names != sorted(names[:-1]) + ["zz_retired"]  # the notebook's order is not the alphabet's here
