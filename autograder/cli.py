@@ -280,6 +280,7 @@ def cmd_deadlines(args) -> None:
               f"{'; file times trusted' if late.trust_file_times else ''}")
     students = set()
     counts = {"on time": 0, "late": 0, "unknown time": 0}
+    within_grace = 0
     for student, assignment, _ in Course(course).submissions():
         students.add(student)
         if assignment not in policy.due:
@@ -289,12 +290,14 @@ def cmd_deadlines(args) -> None:
         if found.flag:
             counts["unknown time"] += 1
             print(f"  {student}/{assignment}: {found.flag}")
-        elif found.days_late or found.reason:
-            counts["late"] += 1
+            continue
+        counts["late" if found.late else "on time"] += 1
+        within_grace += bool(found.reason and not found.late)
+        if found.reason:
             print(f"  {student}/{assignment}: {found.reason}")
-        else:
-            counts["on time"] += 1
-    print("submissions with a due date: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    shown = [f"{n} {kind}" + (f" ({within_grace} within the grace period)" if kind == "on time" and within_grace else "")
+             for kind, n in counts.items()]
+    print("submissions with a due date: " + ", ".join(shown))
     strangers = sorted({s for s, _ in policy.extensions} - students)
     if strangers:
         print(f"note: extensions name students with no submission in {course / 'submitted'}: {', '.join(strangers)}")

@@ -89,6 +89,12 @@ class Penalty:
     reason: str = ""
     flag: str | None = None
 
+    @property
+    def late(self) -> bool:
+        """Past the due date and its grace period, so counted as late (even where the rate makes it cost nothing);
+        a submission within the grace period has a reason saying so, but no day late."""
+        return self.days_late > 0
+
 
 def parse_time(value) -> datetime:
     """An aware datetime from a TOML datetime or an ISO 8601 string; ValueError without a timezone."""

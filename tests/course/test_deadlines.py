@@ -83,6 +83,33 @@ def test_the_reason_names_the_lateness_and_the_percentage():
     assert inside.fraction == 0 and "within the 15-minute grace period" in inside.reason
 
 
+def test_late_means_past_the_grace_period_whatever_the_rate():
+    """The one rule of "is this late" that `deadlines` counts by and export charges by."""
+    assert not penalty(policy(), "zoe", "ch02", late(minutes=11), "gradescope").late
+    assert not penalty(policy(), "zoe", "ch02", late(seconds=0), "gradescope").late
+    assert penalty(policy(), "zoe", "ch02", late(minutes=15, seconds=1), "gradescope").late
+    assert penalty(policy(per_day=0.0), "zoe", "ch02", late(hours=2), "gradescope").late  # late, though free
+    assert not penalty(policy(), "zoe", "ch02", None, None).late
+
+
+def test_deadlines_counts_a_submission_within_the_grace_period_as_on_time(tmp_path, capsys):
+    from autograder import cli
+
+    course = tmp_path / "course"
+    for student, minutes in (("ann", 11), ("bob", 20), ("cat", -5)):
+        path = Course(course).submitted_notebook(student, "ch02")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+        submission_info.write(Course(course).submission_info(student, "ch02"),
+                              SubmissionInfo(late(minutes=minutes), "gradescope"))
+    (course / "course.toml").write_text("[due]\nch02 = 2026-10-05T23:59:00+02:00\n"
+                                        "[late]\nper_day = 0.1\ngrace_minutes = 15\n")
+    cli.main(["deadlines", "--course", str(course)])
+    out = capsys.readouterr().out
+    assert "submissions with a due date: 2 on time (1 within the grace period), 1 late, 0 unknown time" in out
+    assert "ann/ch02: submitted 11 minutes late, within the 15-minute grace period: no penalty" in out
+
+
 def test_after_max_zero_takes_everything_only_past_the_cap():
     at_cap = penalty(policy(after_max="zero"), "zoe", "ch02", late(days=5), "gradescope")
     past = penalty(policy(after_max="zero"), "zoe", "ch02", late(days=5, seconds=1), "gradescope")
