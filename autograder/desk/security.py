@@ -23,6 +23,10 @@ CSP = (FEEDBACK_CSP.replace("form-action 'none'", "form-action 'self'")
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+FORBIDDEN_HOST = "Forbidden host"
+# Said on that refusal instead of the hint about tokens: the token may be right, the address is what is wrong.
+HOST_HINT = ("The desk answers only at localhost, 127.0.0.1 or [::1], and this request named another host. "
+             "Open the address it printed when it started.")
 COOKIE_VALUE = "desk"  # what the signed cookie holds: the signature is the proof, the value carries nothing
 
 
@@ -43,6 +47,12 @@ def host_name(host_header: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
+def refuse_other_hosts(handler: tornado.web.RequestHandler) -> None:
+    """On a loopback address, a Host header naming anything else is refused (DNS rebinding)."""
+    if handler.settings["desk_loopback_only"] and host_name(handler.request.host) not in LOOPBACK_NAMES:
+        raise tornado.web.HTTPError(403, reason=FORBIDDEN_HOST)
+
+
 class Guarded(tornado.web.RequestHandler):
     """A handler that answers only the holder of the token (or its cookie), on an allowed Host."""
 
@@ -51,9 +61,8 @@ class Guarded(tornado.web.RequestHandler):
             self.set_header(name, value)
 
     def prepare(self):
+        refuse_other_hosts(self)
         settings = self.settings
-        if settings["desk_loopback_only"] and host_name(self.request.host) not in LOOPBACK_NAMES:
-            raise tornado.web.HTTPError(403, reason="Forbidden host")
         name = cookie_name(settings["desk_port"])
         given = self.get_query_argument("token", None)
         if given is not None:
@@ -82,5 +91,4 @@ class Static(tornado.web.StaticFileHandler):
         self.set_header("Cache-Control", "no-cache")
 
     def prepare(self):
-        if self.settings["desk_loopback_only"] and host_name(self.request.host) not in LOOPBACK_NAMES:
-            raise tornado.web.HTTPError(403, reason="Forbidden host")
+        refuse_other_hosts(self)

@@ -21,6 +21,7 @@ from autograder.feedback.notebook_view import render_notebook
 from autograder.feedback.safe_html import STYLE, clip, escape, markdown, note, pre
 from autograder.manual.written import unanswered
 from autograder.desk.marks import describe, pending, version
+from autograder.desk.security import FORBIDDEN_HOST, HOST_HINT
 
 REASON_LIMIT = 4_000
 DESK_STYLE = """
@@ -62,7 +63,9 @@ def shell(title: str, body: str, xsrf: str, math: bool = False) -> str:
 
 def error_page(status: int, message: str, xsrf: str) -> str:
     hint = ""
-    if status == 403:
+    if status == 403 and message == FORBIDDEN_HOST:
+        hint = f"<p>{escape(HOST_HINT)}</p>"
+    elif status == 403:
         hint = ("<p>Open the desk with the address it printed when it started (with <code>?token=…</code>). A change "
                 "refused here was sent without the page's form token: reload the page and try again.</p>")
     return shell(f"Error {status}", f"<h1>Error {status}</h1><p class='error'>{escape(message)}</p>{hint}", xsrf)

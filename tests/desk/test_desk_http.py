@@ -20,6 +20,7 @@ import pytest
 
 from autograder.course.gradebook import Gradebook
 from autograder.desk import app as desk_app
+from autograder.desk import security as desk_security
 from autograder.feedback.pages import feedback
 from autograder.release.notebooks import release
 from desk_course import HOSTILE, Q, TOKEN, fill, running
@@ -108,8 +109,13 @@ def test_the_token_becomes_a_strict_http_only_cookie_and_leaves_the_address(desk
 def test_another_host_name_is_refused(desk):
     # DNS rebinding: a page on evil.example whose name now points at 127.0.0.1 sends Host: evil.example.
     base, _, _ = desk
-    code, _, _ = status(urllib.request.build_opener(), f"{base}/?token={TOKEN}", headers={"Host": "evil.example"})
+    code, page, _ = status(urllib.request.build_opener(), f"{base}/?token={TOKEN}", headers={"Host": "evil.example"})
     assert code == 403
+    # What was wrong is the address, not the token: the page names the addresses the desk answers on.
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "answers only at localhost, 127.0.0.1 or [::1]" in text and "the address it printed" in text
+    assert "form token" not in text and "evil.example" not in text
+    assert all(name in text for name in desk_security.LOOPBACK_NAMES)  # the names the check really accepts
     code, _, _ = status(urllib.request.build_opener(), f"{base}/static/desk.js", headers={"Host": "evil.example"})
     assert code == 403
 
