@@ -87,8 +87,8 @@ def cmd_collect(args) -> None:
     for line in got.report():
         print(line)
     if not got.dry_run:
-        _print_time_sources(course, got)
         copied = got.copied  # those already there are counted in the "were already in the course" line
+        _print_time_sources(course, copied)
         students = {s for s, _, _ in copied}
         print(f"collected {len(copied)} notebook(s) from {len(students)} student(s) into {course / 'submitted'}")
         if args.roster:  # the one class list every later verb names students from
@@ -201,12 +201,13 @@ def cmd_export(args) -> None:
             print(f"  {student:<{width}}  {float(total):5.1f} / {float(maximum):g}")
 
 
-def _print_time_sources(course: Path, got) -> None:
-    """How the submission times of this collect are known: late penalties trust some sources more than others."""
+def _print_time_sources(course: Path, copied) -> None:
+    """How the submission times of the notebooks this collect copied are known: late penalties trust some sources
+    more than others. Those found already in the course were counted when they came."""
     from collections import Counter
     from autograder.course.submission_info import read
 
-    sources = Counter((read(course, s, a) or SimpleNamespace(source=None)).source or "unknown" for s, a, _ in got)
+    sources = Counter((read(course, s, a) or SimpleNamespace(source=None)).source or "unknown" for s, a, _ in copied)
     if sources:
         print("submission times from: " + ", ".join(f"{n} {source}" for source, n in sorted(sources.items())))
 

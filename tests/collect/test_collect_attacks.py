@@ -220,6 +220,7 @@ def test_collecting_the_same_export_again_changes_nothing_and_says_so(tmp_path, 
     cli.main(command)
     out = capsys.readouterr().out
     assert "nothing changed: all 2 notebook(s) were already in the course as collected before" in out
+    assert "submission times from" not in out  # nothing was copied, so no time is new
     assert tree_digest(tmp_path / "course") == digest and not (tmp_path / "course" / "collect_backup").exists()
 
 

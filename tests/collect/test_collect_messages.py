@@ -92,10 +92,12 @@ def test_the_final_count_is_what_this_collect_copied(tmp_path, roster, capsys):
     course = tmp_path / "course"
     first = dict(canvas(s, 900 + i) for i, s in enumerate(CLASS[:6]))
     cli.main(["collect", str(export(tmp_path / "a", first)), "--course", str(course), "--roster", str(roster)])
-    assert "collected 6 notebook(s) from 6 student(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "collected 6 notebook(s) from 6 student(s)" in out and "submission times from: 6 file-mtime" in out
     again = {**first, **dict([canvas("s003", 999, text="newer")])}
     del again[canvas("s003", 902)[0]]
     cli.main(["collect", str(export(tmp_path / "b", again)), "--course", str(course), "--roster", str(roster)])
     out = capsys.readouterr().out
     assert "5 of the 6 notebook(s) were already in the course as collected before (not copied again)" in out
     assert "collected 1 notebook(s) from 1 student(s)" in out and "collected 6" not in out
+    assert "submission times from: 1 file-mtime" in out  # the times of what this run copied, as that count
