@@ -23,7 +23,7 @@ from autograder.feedback.pages import feedback
 from autograder.similarity.compare import compare
 from autograder.similarity.report_pages import write as write_similarity
 sys.path.insert(0, str(Path(__file__).resolve().parent / "book"))  # when run alone, as the full run does
-from test_book_browser import AXE, CHROMIUM, FLAGS, QuietHandler  # noqa: E402
+from test_book_browser import AXE, QuietHandler, launched_chromium  # noqa: E402
 
 STUDENTS = ("alice", "bob", "carol", "dave", "erin")
 
@@ -51,12 +51,8 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.mark.parametrize("path", ["feedback/carol.html", "report/ch02.html", "similarity/ch02.html"])

@@ -53,18 +53,14 @@ def shoot(page, course: Path, out: Path) -> list[Path]:
 
 def main() -> None:
     sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "desk")]
-    from playwright.sync_api import sync_playwright
-
-    from test_book_browser import CHROMIUM, FLAGS
+    from test_book_browser import launched_chromium
 
     with tempfile.TemporaryDirectory(prefix="guide-screens-") as tmp:
         course = Path(tmp) / "course"
         term(course)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        with launched_chromium() as browser:
             for path in shoot(browser.new_page(), course, HERE.parents[1] / "_assets" / "guide"):
                 print(f"{path} ({path.stat().st_size:,} bytes)")
-            browser.close()
 
 
 if __name__ == "__main__":

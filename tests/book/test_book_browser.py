@@ -9,6 +9,7 @@ and closes the chapter list; one search entry per page; every lesson figure numb
 and described; dark mode follows the OS (and stays accessible); the download menu offers the
 lesson notebook; wide equations show that they scroll.
 """
+import contextlib
 import functools
 import http.server
 import io
@@ -50,14 +51,23 @@ def base_url():
 
 @pytest.fixture(scope="module")
 def browser():
-    assert CHROMIUM.exists(), "Chromium is missing: `python3 run.py setup` installs Debian's chromium"
     assert AXE.exists(), "axe-core is missing: `python3 run.py setup` installs it from npm"
+    with launched_chromium() as chromium:
+        yield chromium
+
+
+@contextlib.contextmanager
+def launched_chromium():
+    """Debian's Chromium, headless, with FLAGS: the one launch every browser test module shares."""
+    assert CHROMIUM.exists(), "Chromium is missing: `python3 run.py setup` installs Debian's chromium"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        yield chromium
-        chromium.close()
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 @pytest.mark.parametrize("page_path", ALL_PAGES)

@@ -40,19 +40,15 @@ def take(page, base: str, token: str, out: Path) -> list[Path]:
 
 def main() -> None:
     sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "book")]
-    from playwright.sync_api import sync_playwright
-
     from autograder.release.notebooks import release
     from desk_course import TOKEN, fill_guide, running
-    from test_book_browser import CHROMIUM, FLAGS
+    from test_book_browser import launched_chromium
 
     course = Path(tempfile.mkdtemp(prefix="desk-guide-"))
     release(course, ("ch02",))
-    with running(course, fill_guide(course), author="instructor") as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+    with running(course, fill_guide(course), author="instructor") as base, launched_chromium() as browser:
         for path in take(browser.new_page(), base, TOKEN, HERE.parents[1] / "_assets" / "guide"):
             print(f"{path} ({path.stat().st_size:,} bytes)")
-        browser.close()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from autograder.release.notebooks import release
 from desk_course import GUIDE, HOSTILE, Q, ROSTER, TOKEN, fill, fill_guide, running, write_roster
 from desk_screens import take
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book"))  # when run alone, as the full run does
-from test_book_browser import AXE, CHROMIUM, FLAGS  # noqa: E402 - Debian's Chromium, axe-core, offline flags
+from test_book_browser import AXE, launched_chromium  # noqa: E402 - Debian's Chromium, axe-core, offline flags
 
 NO_SCRIPT_RAN = "typeof window.pwned === 'undefined'"
 
@@ -49,13 +49,8 @@ def desk(released, tmp_path):
 
 @pytest.fixture(scope="module")
 def browser():
-    assert CHROMIUM.exists(), "Chromium is missing: `python3 run.py setup` installs Debian's chromium"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

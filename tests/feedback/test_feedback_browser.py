@@ -12,7 +12,7 @@ import pytest
 from autograder.feedback.pages import feedback
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book"))  # when run alone, as the full run does
-from test_book_browser import CHROMIUM, FLAGS  # noqa: E402 - Debian's Chromium, offline flags
+from test_book_browser import launched_chromium  # noqa: E402 - Debian's Chromium, offline flags
 
 DESKTOP, PHONE = 1100, 390
 # An exception message a student chose can hold a token longer than a phone is wide.
@@ -32,13 +32,8 @@ LAYOUT = """() => ({columns: [...document.querySelectorAll('table')].map(t => [.
 
 @pytest.fixture(scope="module")
 def browser():
-    assert CHROMIUM.exists(), "Chromium is missing: `python3 run.py setup` installs Debian's chromium"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.mark.parametrize("width", [DESKTOP, PHONE])
