@@ -334,6 +334,20 @@ def test_wide_equations_show_that_they_scroll(browser, base_url):
     page.close()
 
 
+def test_no_page_scrolls_sideways_on_a_phone(browser, base_url):
+    """Wide content (a table, a long inline name) must wrap or scroll inside its own box, never move the page:
+    the instructors' guide did, by a Moodle folder pattern in inline code."""
+    page = browser.new_page(viewport={"width": PHONE, "height": 844})
+    wide = {}
+    for path in ALL_PAGES:
+        page.goto(f"{base_url}/{path}", wait_until="load")
+        widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        if widths[0] > widths[1]:
+            wide[path] = widths
+    page.close()
+    assert not wide, f"pages wider than a {PHONE}px phone (scrollWidth, clientWidth): {wide}"
+
+
 @pytest.mark.parametrize("path", ["chapters/04_training/lesson.html", "students.html"])
 def test_tables_fit_a_phone(browser, base_url, path):
     """A table wider than its column hides columns behind a sideways scroll nobody sees on a phone
